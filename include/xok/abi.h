@@ -1,0 +1,393 @@
+/* abi.h - the kernel ABI between xokd and applications (the paper's Table I on Linux) */
+#ifndef XOK_ABI_H
+#define XOK_ABI_H
+
+/*
+ * An application talks to xokd over an AF_UNIX SOCK_SEQPACKET control socket (default
+ * XOK_SOCKET_DEFAULT, overridden by the XOK_SOCKET environment variable).  xokd identifies
+ * the caller with SO_PEERCRED.  Every request is one datagram: a struct xok_msg header
+ * followed by the operation's body; every reply echoes the header with `status` set to 0 or
+ * -errno, followed by the reply body.  File descriptors travel with SCM_RIGHTS.
+ *
+ * Memory shared with xokd lives in regions: memfds the application creates, seals against
+ * shrinking and hands over with XOK_OP_REGION_ADD.  Everything in shared memory is addressed
+ * as <region id, byte offset>, never by pointer.  xokd validates every field of every
+ * message; a bad request gets an error reply and affects nobody else.
+ *
+ * Shared words are accessed with the release/acquire helpers at the end of this file, never
+ * through volatile.
+ */
+
+#include <stdint.h>
+#include <stddef.h>
+#include <xok/dpf.h>
+
+#define XOK_ABI_MAGIC	    0x584f4b31u /* "XOK1" */
+#define XOK_ABI_VERSION	    1
+#define XOK_SOCKET_DEFAULT  "/run/xok/xokd.sock"
+#define XOK_SOCKET_ENV	    "XOK_SOCKET"
+#define XOK_MSG_MAX	    4096 /* largest request or reply datagram */
+
+enum xok_op {
+	XOK_OP_HELLO = 0,	/* version check; returns the caller's app id */
+	XOK_OP_REGION_ADD,	/* insert_pte analog: share a memfd (SCM_RIGHTS) */
+	XOK_OP_REGION_DEL,
+	XOK_OP_RING_SET,	/* pktring_setring */
+	XOK_OP_RING_MOD,	/* pktring_modring */
+	XOK_OP_RING_DEL,	/* pktring_delring */
+	XOK_OP_DPF_INSERT,
+	XOK_OP_DPF_DELETE,
+	XOK_OP_DPF_REF,
+	XOK_OP_NET_XMIT,	/* slow path: one frame per message */
+	XOK_OP_TXQ_SET,		/* fast path: a shared-memory submission queue */
+	XOK_OP_WKPRED,
+	XOK_OP_INFO,
+	XOK_OP_STATS,
+	XOK_OP_TABLE_PUBLISH,	/* privileged: publish a system table (e.g. arpd's ARP table) */
+	XOK_OP_TABLE_GET,	/* read-only fd of a published table (SCM_RIGHTS in the reply) */
+	XOK_OP_NR
+};
+
+struct xok_msg {
+	uint32_t magic;	  /* XOK_ABI_MAGIC */
+	uint16_t version; /* XOK_ABI_VERSION */
+	uint16_t op;	  /* enum xok_op */
+	uint32_t seq;	  /* echoed in the reply */
+	int32_t status;	  /* requests: 0; replies: 0 or -errno */
+};
+_Static_assert(sizeof(struct xok_msg) == 16, "xok_msg is ABI");
+
+/* A word or byte range in an application's shared memory. */
+struct xok_ref {
+	uint32_t region; /* region id; 0 = none */
+	uint32_t pad;
+	uint64_t offset;
+};
+_Static_assert(sizeof(struct xok_ref) == 16, "xok_ref is ABI");
+
+/* ---- HELLO ---- */
+struct xok_hello_reply {
+	uint32_t app_id;
+	uint32_t abi_version;
+	uint32_t max_regions, max_rings, max_filters, max_txq_frames; /* this app's limits */
+	uint64_t max_region_bytes; /* total bytes of all regions */
+};
+_Static_assert(sizeof(struct xok_hello_reply) == 32, "ABI");
+
+/* ---- REGION_ADD / REGION_DEL ----
+ * The memfd must be a regular file at least `size` bytes long, sealed with F_SEAL_SHRINK
+ * (otherwise the owner could truncate it under xokd), size a multiple of the page size. */
+struct xok_region_add {
+	uint64_t size;
+	uint32_t flags; /* must be 0 */
+	uint32_t pad;
+};
+struct xok_region_add_reply {
+	uint32_t region;
+	uint32_t pad;
+};
+struct xok_region_del {
+	uint32_t region;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct xok_region_add) == 16, "ABI");
+
+/* ---- packet rings ----
+ * A ring is a struct xok_ring_hdr followed by `nentries` entries of `entry_size` bytes,
+ * inside one region.  xokd fills entries in order, starting at 0.  An entry belongs to
+ * xokd while its `owner` word is 0; xokd copies a frame in, fills the header, then stores
+ * the frame's original length in `owner` with release order.  The application consumes
+ * entries in the same order and returns each by storing 0 in `owner` (release).  If the
+ * next entry is not xokd's, the frame is dropped and counted (the paper's semantics).
+ * `produced` counts frames xokd has published, so that a wakeup predicate can compare it
+ * with a counter of the application's. */
+struct xok_ring_hdr {
+	uint32_t produced; /* xokd: frames published (release) */
+	uint32_t pad0[15];
+	uint32_t consumed; /* application: frames consumed (its own, for predicates) */
+	uint32_t pad1[15];
+};
+_Static_assert(sizeof(struct xok_ring_hdr) == 128, "ABI");
+_Static_assert(offsetof(struct xok_ring_hdr, consumed) == 64, "ABI");
+
+#define XOK_RX_TRUNCATED 0x1 /* frame longer than the entry: only caplen bytes copied */
+#define XOK_RX_COPY	 0x2 /* delivered by a copy filter */
+
+struct xok_ring_entry {
+	uint32_t owner;	    /* 0 = xokd's; else the frame's original length */
+	uint32_t ifindex;   /* interface the frame arrived on */
+	uint32_t caplen;    /* bytes of the frame present in data[] */
+	uint16_t flags;	    /* XOK_RX_* */
+	uint16_t pad;
+	uint32_t filter_id; /* the filter that delivered it */
+	uint32_t pad2;
+	uint64_t rx_ns;	    /* CLOCK_REALTIME receive time, ns */
+	uint8_t data[];
+};
+_Static_assert(sizeof(struct xok_ring_entry) == 32, "ABI");
+#define XOK_RING_ENTRY_MIN 128	   /* entry_size bounds (header + data) */
+#define XOK_RING_ENTRY_MAX 65536
+#define XOK_RING_ENTRIES_MAX 65536
+
+struct xok_ring_set {
+	struct xok_ref at; /* where the xok_ring_hdr starts; 64-byte aligned */
+	uint32_t entry_size; /* multiple of 8 */
+	uint32_t nentries;
+};
+struct xok_ring_set_reply {
+	uint32_t ring;
+	uint32_t pad;
+};
+struct xok_ring_mod { /* replaces the ring's memory; xokd restarts at entry 0 */
+	uint32_t ring;
+	uint32_t pad;
+	struct xok_ring_set geometry;
+};
+struct xok_ring_del { /* -EBUSY while filters deliver to it */
+	uint32_t ring;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct xok_ring_set) == 24, "ABI");
+
+/* ---- filters ----
+ * A tree filter is placed under the deepest installed filter it refines (see dpf.h).  The
+ * caller must own that parent, hold a reference to it (DPF_REF), or the parent must be
+ * XOK_DPF_OPEN.  `parent` is optional: when nonzero and it is not where the filter lands,
+ * the insert fails with -EINVAL.  Copy filters need root or xokd's --group. */
+#define XOK_DPF_COPY 0x1 /* copy filter */
+#define XOK_DPF_OPEN 0x2 /* anyone may refine this filter (strayd's catch-all) */
+
+struct xok_cap {
+	uint64_t w[2]; /* 128 unguessable bits */
+};
+
+struct xok_dpf_insert {
+	uint32_t ring;	 /* caller's ring receiving matched frames */
+	uint32_t flags;	 /* XOK_DPF_* */
+	uint32_t parent; /* optional, see above */
+	uint32_t pad;
+	struct dpf_filter filter;
+};
+struct xok_dpf_insert_reply {
+	uint32_t filter;      /* never reused while xokd runs */
+	uint32_t parent;      /* where it landed; on -EEXIST/-EBUSY: the conflicting filter */
+	struct xok_cap cap;   /* present with DPF_REF to share this filter */
+};
+struct xok_dpf_delete { /* drops the caller's reference; the filter goes with the last one */
+	uint32_t filter;
+	uint32_t pad;
+};
+/* Takes a reference to a filter by capability.  With ring != 0 the filter's frames are
+ * re-pointed to that ring of the caller's (how a connection is handed to twd). */
+struct xok_dpf_ref {
+	uint32_t filter;
+	uint32_t ring;
+	struct xok_cap cap;
+};
+_Static_assert(sizeof(struct xok_dpf_insert) == 16 + sizeof(struct dpf_filter), "ABI");
+_Static_assert(sizeof(struct xok_dpf_insert_reply) == 24, "ABI");
+_Static_assert(sizeof(struct xok_dpf_ref) == 24, "ABI");
+
+/* ---- transmission ----
+ * A frame is gathered from up to XOK_XMIT_PIECES pieces of the caller's regions into one
+ * frame of at most the interface MTU + 14 bytes.  Once the frame has left (completion),
+ * xokd atomically decrements the 32-bit notification word, if one is given.  The caller
+ * must not modify the pieces until then. */
+#define XOK_XMIT_PIECES 16
+
+struct xok_piece {
+	uint32_t region;
+	uint32_t len;
+	uint64_t offset;
+};
+_Static_assert(sizeof(struct xok_piece) == 16, "ABI");
+
+struct xok_tx_desc {
+	uint32_t ifindex;
+	uint16_t npieces;
+	uint16_t flags; /* must be 0 */
+	uint32_t status; /* txq only: written by xokd before notify: 0 or an errno (positive) */
+	uint32_t pad;
+	struct xok_ref notify; /* 4-byte aligned u32; region 0 = no notification */
+	struct xok_piece pieces[XOK_XMIT_PIECES];
+};
+_Static_assert(sizeof(struct xok_tx_desc) == 32 + 16 * XOK_XMIT_PIECES, "ABI");
+
+/* NET_XMIT body: one struct xok_tx_desc. */
+
+/*
+ * TXQ_SET: a single-producer single-consumer ring of xok_tx_desc in the caller's memory,
+ * the batched fast path.  The application writes descriptors, then advances `prod`
+ * (release); xokd consumes, then advances `cons` (release).  When xokd goes idle it sets
+ * XOK_TXQ_NEED_WAKEUP in `flags`; the application then writes 1 to the eventfd it passed
+ * with TXQ_SET (SCM_RIGHTS) after advancing `prod`.  A descriptor xokd rejects is skipped
+ * with its `status` set and its notification word still decremented.
+ */
+#define XOK_TXQ_NEED_WAKEUP 0x1
+struct xok_txq_hdr {
+	uint32_t prod;	  /* application (release) */
+	uint32_t pad0[15];
+	uint32_t cons;	  /* xokd (release) */
+	uint32_t flags;	  /* xokd: XOK_TXQ_* */
+	uint32_t pad1[14];
+};
+_Static_assert(sizeof(struct xok_txq_hdr) == 128, "ABI");
+_Static_assert(offsetof(struct xok_txq_hdr, cons) == 64, "ABI");
+
+struct xok_txq_set {
+	struct xok_ref at; /* the xok_txq_hdr, 64-byte aligned; descriptors follow it */
+	uint32_t nentries; /* power of two, <= XOK_TXQ_ENTRIES_MAX */
+	uint32_t pad;
+};
+#define XOK_TXQ_ENTRIES_MAX 4096
+
+/* ---- wakeup predicates ----
+ * A sum of products of terms `word(lhs) OP rhs`, where rhs is a constant or another word.
+ * Words are 32-bit, 4-byte aligned, in the caller's regions.  The predicate is true when
+ * every term of at least one product is true.  The caller sleeps with FUTEX_WAIT on
+ * `wake.seq` after setting `wake.sleeping` = 1 and re-checking its condition; xokd, after
+ * any event touching the caller (delivery to its rings, transmit completion, the timeout),
+ * evaluates the predicate if `sleeping` is set and, when true, clears `sleeping`, increments
+ * `seq` and wakes it.  One predicate per application; a new one replaces the old.
+ * nterms == 0 removes it. */
+enum xok_wk_op {
+	XOK_WK_EQ = 0,
+	XOK_WK_NE,
+	XOK_WK_LT, /* unsigned */
+	XOK_WK_GE, /* unsigned */
+	XOK_WK_AND, /* (word & rhs) != 0 */
+	XOK_WK_OP_NR
+};
+#define XOK_WK_TERMS_MAX 32
+
+struct xok_wk_term {
+	struct xok_ref lhs;
+	uint64_t rhs;	     /* constant, or offset of the rhs word when rhs_region != 0 */
+	uint32_t rhs_region; /* 0 = rhs is a constant */
+	uint8_t op;	     /* enum xok_wk_op */
+	uint8_t product;     /* which product (AND group) the term belongs to */
+	uint16_t pad;
+};
+_Static_assert(sizeof(struct xok_wk_term) == 32, "ABI");
+
+struct xok_wake {
+	uint32_t seq;	   /* futex word: xokd increments and wakes */
+	uint32_t sleeping; /* application sets 1 before sleeping; xokd clears on wakeup */
+};
+
+struct xok_wkpred {
+	struct xok_ref wake;  /* struct xok_wake, 8-byte aligned */
+	uint64_t timeout_ns;  /* CLOCK_MONOTONIC deadline; 0 = none */
+	uint32_t nterms;
+	uint32_t pad;
+	struct xok_wk_term terms[XOK_WK_TERMS_MAX];
+};
+_Static_assert(sizeof(struct xok_wkpred) == 32 + 32 * XOK_WK_TERMS_MAX, "ABI");
+
+/* ---- INFO ---- */
+#define XOK_IFACES_MAX 8
+struct xok_iface_info {
+	uint32_t ifindex;
+	uint32_t mtu;
+	char name[16];
+	uint8_t mac[6];
+	uint8_t prefix_len;
+	uint8_t pad;
+	uint32_t addr;	  /* IPv4, network order */
+	uint32_t gateway; /* IPv4, network order; 0 = none */
+	uint32_t pad2[2];
+};
+_Static_assert(sizeof(struct xok_iface_info) == 48, "ABI");
+
+struct xok_info_reply {
+	uint32_t niface;
+	uint32_t flags; /* XOK_INFO_* */
+	struct xok_iface_info ifaces[XOK_IFACES_MAX];
+};
+#define XOK_INFO_CHECKED_TX 0x1 /* xokd verifies transmitted headers */
+
+/* ---- STATS ----
+ * Request a kind and a cursor; the reply carries up to XOK_STATS_MAX records starting at
+ * the cursor and the next cursor (0 = done). */
+enum xok_stats_kind {
+	XOK_STATS_IFACE = 0,
+	XOK_STATS_RING,
+	XOK_STATS_FILTER,
+	XOK_STATS_APP,
+	XOK_STATS_KIND_NR
+};
+struct xok_stats_req {
+	uint32_t kind;
+	uint32_t cursor;
+};
+struct xok_stat_rec {
+	uint32_t id;	  /* ifindex, ring, filter or app id */
+	uint32_t owner;	  /* app id owning it (filters, rings); pid for apps */
+	uint32_t parent;  /* filters: parent filter; apps: uid */
+	uint32_t flags;	  /* filters: XOK_DPF_*; rings: nentries */
+	uint64_t c[8];	  /* counters, meaning per kind: see xok_stat_* below */
+	char name[16];	  /* interface name, or app's comm */
+};
+_Static_assert(sizeof(struct xok_stat_rec) == 96, "ABI");
+/* iface: rx, tx, drop_unmatched, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes
+ * ring: delivered, dropped_full, truncated, bytes
+ * filter: hits, bytes
+ * app: regions, region_bytes, rings, filters, tx_frames, tx_rejected, ctl_requests, wakeups */
+#define XOK_STATS_MAX 32
+struct xok_stats_reply {
+	uint32_t count;
+	uint32_t next_cursor;
+	struct xok_stat_rec recs[XOK_STATS_MAX];
+};
+_Static_assert(sizeof(struct xok_msg) + sizeof(struct xok_stats_reply) <= XOK_MSG_MAX, "ABI");
+
+/* ---- system tables ---- */
+enum xok_table {
+	XOK_TABLE_ARP = 0,
+	XOK_TABLE_NR
+};
+struct xok_table_req { /* PUBLISH carries the memfd (writable mappings of the publisher
+			  * only: seal it F_SEAL_FUTURE_WRITE); GET returns a read-only fd */
+	uint32_t table;
+	uint32_t pad;
+	uint64_t size;
+};
+
+/* Predicate terms may read published tables: use this as the term's region id. */
+#define XOK_REGION_TABLE(t) (0x80000000u | (uint32_t)(t))
+
+/* The ARP table arpd publishes: a seqlock'd open array. */
+#define XOK_ARP_ENTRIES 1024
+struct xok_arp_entry {
+	uint32_t addr;	 /* IPv4, network order; 0 = empty */
+	uint32_t ifindex;
+	uint8_t mac[6];
+	uint16_t state;	 /* XOK_ARP_* */
+	uint32_t pad;
+	uint64_t updated_ns;
+};
+_Static_assert(sizeof(struct xok_arp_entry) == 32, "ABI");
+#define XOK_ARP_FREE	 0
+#define XOK_ARP_VALID	 1
+#define XOK_ARP_FAILED	 2 /* no reply to repeated requests */
+struct xok_arp_table {
+	uint32_t seq;	   /* seqlock: odd while arpd writes */
+	uint32_t nentries; /* XOK_ARP_ENTRIES */
+	uint32_t version;  /* bumped on every change: apps wait on it with a predicate */
+	uint32_t pad[13];
+	struct xok_arp_entry e[XOK_ARP_ENTRIES];
+};
+_Static_assert(offsetof(struct xok_arp_table, e) == 64, "ABI");
+
+/* ---- shared-word accessors ---- */
+static inline uint32_t xok_load_acquire(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void xok_store_release(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+#endif /* XOK_ABI_H */

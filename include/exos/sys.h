@@ -9,7 +9,8 @@
  * received ones.
  *
  * Functions return 0 (or a non-negative value) on success and -errno on failure, and set
- * errno.  No call blocks except exos_sys_wait().
+ * errno.  No call blocks except exos_sys_wait() (control calls wait for xokd's reply).
+ * A struct exos_sys is not thread-safe.
  */
 
 #include <stdbool.h>
@@ -102,9 +103,11 @@ EXOS_API uint32_t exos_xmit_pending(const struct exos_sys *sys);
 /*
  * Sleeps until a frame is waiting in any ring created through this sys, or any watched
  * word satisfies its condition, or the CLOCK_MONOTONIC deadline (ns, 0 = none) passes.
- * The predicate is rebuilt and sent to xokd only when the set of rings or watches changes.
+ * The predicate is rebuilt and sent to xokd only when the set of rings or watches changes
+ * (the deadline travels in the futex wait, not in the predicate).  Flushes queued transmit
+ * descriptors first (exos_xmit_flush).  May return 0 spuriously: callers re-check.
  * Returns 0 when woken, -ETIMEDOUT at the deadline, -EINTR on a signal, -EPIPE if xokd has
- * gone away.
+ * gone away (noticed within a second).
  */
 EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns);
 /* Watches `*word op value` (a word in a registered region or a published table); returns
@@ -120,6 +123,9 @@ EXOS_API int exos_table_get(struct exos_sys *sys, enum xok_table t, const void *
 /* Privileged: creates, maps writable and publishes a table; *base is the writable map. */
 EXOS_API int exos_table_publish(struct exos_sys *sys, enum xok_table t, size_t size,
 				void **base);
+/* Publisher: tells xokd the table changed (bump its version word first), so that apps
+ * sleeping on a predicate that reads it are re-evaluated. */
+EXOS_API int exos_table_notify(struct exos_sys *sys, enum xok_table t);
 
 /* ---- statistics ---- */
 EXOS_API int exos_sys_stats(struct exos_sys *sys, enum xok_stats_kind kind, uint32_t cursor,

@@ -45,6 +45,7 @@ enum xok_op {
 	XOK_OP_STATS,
 	XOK_OP_TABLE_PUBLISH,	/* privileged: publish a system table (e.g. arpd's ARP table) */
 	XOK_OP_TABLE_GET,	/* read-only fd of a published table (SCM_RIGHTS in the reply) */
+	XOK_OP_TABLE_NOTIFY,	/* publisher: the table changed, re-evaluate predicates reading it */
 	XOK_OP_NR
 };
 
@@ -56,6 +57,17 @@ struct xok_msg {
 	int32_t status;	  /* requests: 0; replies: 0 or -errno */
 };
 _Static_assert(sizeof(struct xok_msg) == 16, "xok_msg is ABI");
+
+/*
+ * Errors every op may return: -EINVAL (a field out of range, a nonzero pad, a body whose
+ * length is not exactly the op's body size, an fd where none is expected or none where one
+ * is), -EMSGSIZE (datagram larger than XOK_MSG_MAX), -EPROTO (bad magic),
+ * -EPROTONOSUPPORT (bad version), -ENOSYS (unknown op), -ENOENT (no such region, ring,
+ * filter or table of the caller's), -EPERM (not allowed), -EDQUOT (a per-app limit from
+ * HELLO would be exceeded).  Replies always carry the op's full reply body (zeroed unless
+ * stated otherwise).  Unused trailing array elements (pieces past npieces, terms past
+ * nterms, atoms past natoms) must be zero like pad fields.
+ */
 
 /* A word or byte range in an application's shared memory. */
 struct xok_ref {
@@ -69,7 +81,8 @@ _Static_assert(sizeof(struct xok_ref) == 16, "xok_ref is ABI");
 struct xok_hello_reply {
 	uint32_t app_id;
 	uint32_t abi_version;
-	uint32_t max_regions, max_rings, max_filters, max_txq_frames; /* this app's limits */
+	uint32_t max_regions, max_rings, max_filters; /* this app's limits */
+	uint32_t max_txq_frames; /* frames in flight (gathered, not yet sent) */
 	uint64_t max_region_bytes; /* total bytes of all regions */
 };
 _Static_assert(sizeof(struct xok_hello_reply) == 32, "ABI");
@@ -86,11 +99,13 @@ struct xok_region_add_reply {
 	uint32_t region;
 	uint32_t pad;
 };
-struct xok_region_del {
+struct xok_region_del { /* -EBUSY while a ring, TXQ, predicate or pending xmit uses it */
 	uint32_t region;
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct xok_region_add) == 16, "ABI");
+_Static_assert(sizeof(struct xok_region_add_reply) == 8, "ABI");
+_Static_assert(sizeof(struct xok_region_del) == 8, "ABI");
 
 /* ---- packet rings ----
  * A ring is a struct xok_ring_hdr followed by `nentries` entries of `entry_size` bytes,
@@ -130,7 +145,8 @@ _Static_assert(sizeof(struct xok_ring_entry) == 32, "ABI");
 #define XOK_RING_ENTRIES_MAX 65536
 
 struct xok_ring_set {
-	struct xok_ref at; /* where the xok_ring_hdr starts; 64-byte aligned */
+	struct xok_ref at; /* where the xok_ring_hdr starts; 64-byte aligned; the whole ring
+			    * (128 + entry_size * nentries bytes) lies in that region */
 	uint32_t entry_size; /* multiple of 8 */
 	uint32_t nentries;
 };
@@ -138,7 +154,7 @@ struct xok_ring_set_reply {
 	uint32_t ring;
 	uint32_t pad;
 };
-struct xok_ring_mod { /* replaces the ring's memory; xokd restarts at entry 0 */
+struct xok_ring_mod { /* replaces the ring's memory; xokd restarts at entry 0, produced 0 */
 	uint32_t ring;
 	uint32_t pad;
 	struct xok_ring_set geometry;
@@ -148,6 +164,9 @@ struct xok_ring_del { /* -EBUSY while filters deliver to it */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct xok_ring_set) == 24, "ABI");
+_Static_assert(sizeof(struct xok_ring_set_reply) == 8, "ABI");
+_Static_assert(sizeof(struct xok_ring_mod) == 32, "ABI");
+_Static_assert(sizeof(struct xok_ring_del) == 8, "ABI");
 
 /* ---- filters ----
  * A tree filter is placed under the deepest installed filter it refines (see dpf.h).  The
@@ -186,6 +205,7 @@ struct xok_dpf_ref {
 };
 _Static_assert(sizeof(struct xok_dpf_insert) == 16 + sizeof(struct dpf_filter), "ABI");
 _Static_assert(sizeof(struct xok_dpf_insert_reply) == 24, "ABI");
+_Static_assert(sizeof(struct xok_dpf_delete) == 8, "ABI");
 _Static_assert(sizeof(struct xok_dpf_ref) == 24, "ABI");
 
 /* ---- transmission ----
@@ -240,8 +260,16 @@ struct xok_txq_set {
 	uint32_t pad;
 };
 #define XOK_TXQ_ENTRIES_MAX 4096
+_Static_assert(sizeof(struct xok_txq_set) == 24, "ABI");
+/* TXQ_SET with at.region == 0 and nentries == 0 (and no fd) removes the queue. */
 
 /* ---- wakeup predicates ----
+ * (The futex is a shared one: wait without FUTEX_PRIVATE_FLAG.  Both sides need a full
+ * fence between their store and their load of the other's word: the app between storing
+ * `sleeping` and re-checking its condition, xokd between publishing and loading
+ * `sleeping`.  Reaching the timeout counts as the predicate being true; the timeout then
+ * fires once.  `product` is < XOK_WK_TERMS_MAX; a constant rhs is <= UINT32_MAX.)
+ *
  * A sum of products of terms `word(lhs) OP rhs`, where rhs is a constant or another word.
  * Words are 32-bit, 4-byte aligned, in the caller's regions.  The predicate is true when
  * every term of at least one product is true.  The caller sleeps with FUTEX_WAIT on
@@ -274,6 +302,7 @@ struct xok_wake {
 	uint32_t seq;	   /* futex word: xokd increments and wakes */
 	uint32_t sleeping; /* application sets 1 before sleeping; xokd clears on wakeup */
 };
+_Static_assert(sizeof(struct xok_wake) == 8, "ABI");
 
 struct xok_wkpred {
 	struct xok_ref wake;  /* struct xok_wake, 8-byte aligned */
@@ -304,6 +333,7 @@ struct xok_info_reply {
 	uint32_t flags; /* XOK_INFO_* */
 	struct xok_iface_info ifaces[XOK_IFACES_MAX];
 };
+_Static_assert(sizeof(struct xok_info_reply) == 8 + 48 * XOK_IFACES_MAX, "ABI");
 #define XOK_INFO_CHECKED_TX 0x1 /* xokd verifies transmitted headers */
 
 /* ---- STATS ----
@@ -318,8 +348,9 @@ enum xok_stats_kind {
 };
 struct xok_stats_req {
 	uint32_t kind;
-	uint32_t cursor;
+	uint32_t cursor; /* 0 = from the start; else the reply's next_cursor */
 };
+_Static_assert(sizeof(struct xok_stats_req) == 8, "ABI");
 struct xok_stat_rec {
 	uint32_t id;	  /* ifindex, ring, filter or app id */
 	uint32_t owner;	  /* app id owning it (filters, rings); pid for apps */
@@ -330,9 +361,20 @@ struct xok_stat_rec {
 };
 _Static_assert(sizeof(struct xok_stat_rec) == 96, "ABI");
 /* iface: rx, tx, drop_unmatched, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes
- * ring: delivered, dropped_full, truncated, bytes
- * filter: hits, bytes
+ *        (rx: frames AF_XDP delivered to xokd; drop_unmatched: frames the XDP program saw
+ *        that no filter matched -- passed to Linux or dropped per --unmatched -- estimated
+ *        as seen - delivered - kernel AF_XDP drops; drop_no_filter: delivered frames whose
+ *        filter or ring is gone, or metadata missing)
+ * ring: delivered, dropped_full, truncated, bytes, entry_size
+ * filter: hits, bytes, ring, refs, copy slot + 1 (0 = tree filter)
  * app: regions, region_bytes, rings, filters, tx_frames, tx_rejected, ctl_requests, wakeups */
+enum xok_stat_iface { XOK_SI_RX = 0, XOK_SI_TX, XOK_SI_DROP_UNMATCHED, XOK_SI_DROP_RING_FULL,
+		      XOK_SI_DROP_NO_FILTER, XOK_SI_TX_ERRORS, XOK_SI_RX_BYTES, XOK_SI_TX_BYTES };
+enum xok_stat_ring { XOK_SR_DELIVERED = 0, XOK_SR_DROPPED_FULL, XOK_SR_TRUNCATED, XOK_SR_BYTES,
+		     XOK_SR_ENTRY_SIZE };
+enum xok_stat_filter { XOK_SF_HITS = 0, XOK_SF_BYTES, XOK_SF_RING, XOK_SF_REFS, XOK_SF_COPY };
+enum xok_stat_app { XOK_SA_REGIONS = 0, XOK_SA_REGION_BYTES, XOK_SA_RINGS, XOK_SA_FILTERS,
+		    XOK_SA_TX_FRAMES, XOK_SA_TX_REJECTED, XOK_SA_CTL_REQUESTS, XOK_SA_WAKEUPS };
 #define XOK_STATS_MAX 32
 struct xok_stats_reply {
 	uint32_t count;
@@ -350,8 +392,15 @@ struct xok_table_req { /* PUBLISH carries the memfd (writable mappings of the pu
 			  * only: seal it F_SEAL_FUTURE_WRITE); GET returns a read-only fd */
 	uint32_t table;
 	uint32_t pad;
-	uint64_t size;
+	uint64_t size;	/* PUBLISH: the table's size (>= the table struct, F_SEAL_SHRINK'd);
+			 * GET, NOTIFY: 0 */
 };
+_Static_assert(sizeof(struct xok_table_req) == 16, "ABI");
+/* The reply body of PUBLISH, GET and NOTIFY is a struct xok_table_req with the size.
+ * PUBLISH needs root or xokd's --group; a table stays published after its publisher exits
+ * (apps keep their mappings) until it is published again.  NOTIFY (publisher only) makes
+ * xokd evaluate the sleeping predicates that read the table: xokd cannot see writes to
+ * shared memory, so the publisher says when it changed one. */
 
 /* Predicate terms may read published tables: use this as the term's region id. */
 #define XOK_REGION_TABLE(t) (0x80000000u | (uint32_t)(t))

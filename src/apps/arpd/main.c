@@ -1,0 +1,288 @@
+/* main.c - arpd: command line, setup, the event loop */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xok/dpf.h>
+
+#include "arpd.h"
+
+static const char usage[] =
+	"usage: arpd [--socket PATH] [--max-age S] [--stats] [-v]... [--help]\n"
+	"\n"
+	"arpd is Xok/Linux's ARP service: it publishes the system ARP table that every\n"
+	"application maps read-only, receives all ARP frames on xokd's interfaces, answers\n"
+	"requests for xokd's addresses, and learns from replies, from requests addressed to us\n"
+	"and, for hosts already in the table, from any ARP frame (RFC 826).  Entries are\n"
+	"refreshed with unicast requests before they expire.  Applications send their own\n"
+	"requests on a miss; arpd records the replies and wakes them.\n"
+	"\n"
+	"  -s, --socket PATH   xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
+	"                      " XOK_SOCKET_DEFAULT ")\n"
+	"  -a, --max-age S     seconds an entry stays valid without a reply (default 60);\n"
+	"                      refresh requests start at 3/4 of it\n"
+	"      --stats         print the counters on exit\n"
+	"  -v, --verbose       log learned, changed and expired entries (-vv: every reply)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Needs root or xokd's --group (publishing a system table is privileged).  SIGUSR1\n"
+	"prints the table and the counters to stderr; SIGINT and SIGTERM stop it.  Start it\n"
+	"before the applications: they map the table when their stack opens.\n";
+
+static volatile sig_atomic_t stop_flag, dump_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		dump_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+void arpd_log(const struct arpd *d, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > d->verbose)
+		return;
+	fputs("arpd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct arpd_cfg {
+	const char *socket;
+	unsigned long max_age_s;
+	bool stats;
+	int verbose;
+};
+
+static int parse_args(int argc, char **argv, struct arpd_cfg *cfg)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"max-age", required_argument, NULL, 'a'},
+		{"stats", no_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *end;
+	int c;
+
+	cfg->max_age_s = ARPD_MAX_AGE_S_DEFAULT;
+	while ((c = getopt_long(argc, argv, "s:a:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			cfg->socket = optarg;
+			break;
+		case 'a':
+			errno = 0;
+			cfg->max_age_s = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || cfg->max_age_s == 0 ||
+			    cfg->max_age_s > ARPD_MAX_AGE_S_MAX) {
+				fprintf(stderr, "arpd: --max-age wants 1..%d seconds: %s\n",
+					ARPD_MAX_AGE_S_MAX, optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'S':
+			cfg->stats = true;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "arpd: unexpected argument: %s\n%s", argv[optind], usage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void print_stats(const struct arpd *d)
+{
+	const struct arpd_stats *s = &d->st;
+
+	fprintf(stderr,
+		"arpd: stats: rx %llu bad %llu ignored %llu answered %llu announced %llu "
+		"added %llu refreshed %llu changed %llu expired %llu freed %llu evicted %llu "
+		"probes %llu conflicts %llu tx %llu tx_errors %llu publishes %llu "
+		"notify_errors %llu\n",
+		(unsigned long long)s->rx, (unsigned long long)s->bad,
+		(unsigned long long)s->ignored, (unsigned long long)s->requests_answered,
+		(unsigned long long)s->announcements, (unsigned long long)s->added,
+		(unsigned long long)s->refreshed, (unsigned long long)s->changed,
+		(unsigned long long)s->expired, (unsigned long long)s->freed,
+		(unsigned long long)s->evicted, (unsigned long long)s->probes,
+		(unsigned long long)s->conflicts, (unsigned long long)s->tx,
+		(unsigned long long)s->tx_errors, (unsigned long long)s->publishes,
+		(unsigned long long)s->notify_errors);
+}
+
+static int load_ifaces(struct arpd *d)
+{
+	struct xok_info_reply info;
+	int err = exos_sys_info(d->sys, &info);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < info.niface && i < XOK_IFACES_MAX; i++) {
+		const struct xok_iface_info *ii = &info.ifaces[i];
+		struct arpd_iface *ifc = &d->ifs[d->nifs++];
+		char ip[INET_ADDRSTRLEN];
+
+		ifc->ifindex = ii->ifindex;
+		ifc->addr = ii->addr;
+		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
+		ifc->gateway = ii->gateway;
+		memcpy(ifc->mac, ii->mac, ETH_ADDR_LEN);
+		memcpy(ifc->name, ii->name, sizeof(ifc->name) - 1);
+		inet_ntop(AF_INET, &ifc->addr, ip, sizeof(ip));
+		arpd_log(d, 1, "interface %s (ifindex %u): %s/%u", ifc->name, ifc->ifindex, ip,
+			 ii->prefix_len);
+	}
+	return d->nifs ? 0 : -ENODEV;
+}
+
+static int setup(struct arpd *d, const struct arpd_cfg *cfg)
+{
+	size_t size = (sizeof(struct xok_arp_table) + 4095) & ~(size_t)4095;
+	struct dpf_filter f;
+	void *base;
+	int err;
+
+	err = exos_sys_open(cfg->socket, &d->sys);
+	if (err) {
+		fprintf(stderr, "arpd: cannot reach xokd at %s: %s\n",
+			cfg->socket ? cfg->socket : "the default socket", strerror(-err));
+		return err;
+	}
+	err = load_ifaces(d);
+	if (err) {
+		fprintf(stderr, "arpd: xokd interfaces: %s\n", strerror(-err));
+		return err;
+	}
+	err = exos_table_publish(d->sys, XOK_TABLE_ARP, size, &base);
+	if (err) {
+		fprintf(stderr, "arpd: cannot publish the ARP table: %s%s\n", strerror(-err),
+			err == -EPERM ? " (run as root or a member of xokd's --group)" : "");
+		return err;
+	}
+	d->tab = base;
+	table_init(d);
+	err = exos_ring_create(d->sys, ARPD_RING_ENTRY_SIZE, ARPD_RING_ENTRIES, &d->ring);
+	if (err) {
+		fprintf(stderr, "arpd: receive ring: %s\n", strerror(-err));
+		return err;
+	}
+	dpf_filter_init(&f);
+	dpf_match_arp(&f);
+	err = exos_filter_insert(d->sys, d->ring, 0, 0, &f, &d->filter);
+	if (err) {
+		fprintf(stderr, "arpd: cannot install the ARP filter: %s", strerror(-err));
+		if (err == -EEXIST || err == -EBUSY)
+			fprintf(stderr, " (filter %u is in the way: is another arpd running?)",
+				d->filter.parent);
+		fputc('\n', stderr);
+		return err;
+	}
+	err = arp_tx_init(d);
+	if (err) {
+		fprintf(stderr, "arpd: transmit buffers: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Drains the ring; returns the number of frames handled. */
+static int drain(struct arpd *d)
+{
+	struct xok_ring_entry *e;
+	int n = 0;
+
+	while (n < ARPD_RX_BUDGET && (e = exos_ring_peek(d->ring))) {
+		arp_input(d, e->data, e->caplen, e->ifindex);
+		exos_ring_release(d->ring);
+		n++;
+	}
+	return n;
+}
+
+static int run(struct arpd *d)
+{
+	for (unsigned i = 0; i < d->nifs; i++)
+		arp_announce(d, &d->ifs[i]);
+	while (!stop_flag) {
+		uint64_t now;
+		int err;
+
+		while (drain(d) == ARPD_RX_BUDGET)
+			table_publish(d);
+		now = exos_now_ns();
+		if (now >= d->age_due_ns)
+			d->age_due_ns = table_age(d, now);
+		table_publish(d);
+		if (dump_flag) {
+			dump_flag = 0;
+			table_dump(d, stderr);
+			print_stats(d);
+		}
+		err = exos_sys_wait(d->sys, d->age_due_ns == UINT64_MAX ? 0 : d->age_due_ns);
+		if (err == -EPIPE) {
+			fprintf(stderr, "arpd: xokd went away\n");
+			return err;
+		}
+		if (err && err != -ETIMEDOUT && err != -EINTR) {
+			fprintf(stderr, "arpd: wait: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct arpd d;
+	struct arpd_cfg cfg = {0};
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
+	int err;
+
+	if (parse_args(argc, argv, &cfg))
+		return 2;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	d.verbose = cfg.verbose;
+	d.max_age_ns = (uint64_t)cfg.max_age_s * 1000000000ull;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = setup(&d, &cfg);
+	if (!err) {
+		fprintf(stderr, "arpd: ready: %u interface%s, %d-entry table, max age %lu s\n",
+			d.nifs, d.nifs == 1 ? "" : "s", XOK_ARP_ENTRIES, cfg.max_age_s);
+		err = run(&d);
+	}
+	if (cfg.stats)
+		print_stats(&d);
+	/* xokd removes our filter, ring and regions; the table stays published */
+	exos_sys_close(d.sys);
+	return err ? 1 : 0;
+}

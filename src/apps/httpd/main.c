@@ -1,0 +1,169 @@
+/* main.c - command line of httpd-linux (Linux sockets) and httpd (libexos sockets) */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "http_param.h"
+#include "httpd_param.h"
+#include "server.h"
+#include "sockops.h"
+
+#ifndef HTTPD_PROG
+#define HTTPD_PROG "httpd"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: " HTTPD_PROG " -r DOCROOT [-p PORT] [-a ADDR] [-t SECONDS] [-m MB] [-q]\n"
+	    "Serve the files under DOCROOT over HTTP/1.0 and HTTP/1.1 (GET and HEAD,\n"
+	    "keep-alive, pipelining) from a single-threaded non-blocking event loop.\n"
+	    "Files are cached in memory; hidden (dot) files are never served.\n"
+	    "\n"
+	    "  -r, --root DOCROOT     directory to serve (required)\n"
+	    "  -p, --port PORT        TCP port (default %d)\n"
+	    "  -a, --addr ADDR        numeric IPv4/IPv6 address to listen on (default 0.0.0.0)\n"
+	    "  -t, --timeout SECONDS  close connections idle or stalled this long (default %d)\n"
+	    "  -m, --cache-mb MB      file cache capacity in MiB (default %lu)\n"
+	    "  -q, --quiet            no start and exit messages\n"
+	    "  -h, --help             this text\n"
+	    "\n"
+	    "SIGINT and SIGTERM stop the server cleanly.\n",
+	    HTTPD_PORT_DEFAULT, HTTPD_TIMEOUT_MS_DEFAULT / 1000, HTTP_CACHE_CAPACITY_DEFAULT >> 20);
+}
+
+/* A decimal number in [min, max], or -1 with a message. */
+static long parse_num(const char *what, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, HTTPD_PROG ": invalid %s '%s' (expected %ld..%ld)\n", what, s, min,
+			max);
+		return -1;
+	}
+	return v;
+}
+
+static int parse_args(int argc, char **argv, struct httpd_conf *conf)
+{
+	static const struct option opts[] = {
+	    {"root", required_argument, NULL, 'r'},	{"port", required_argument, NULL, 'p'},
+	    {"addr", required_argument, NULL, 'a'},	{"timeout", required_argument, NULL, 't'},
+	    {"cache-mb", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	};
+	long v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "r:p:a:t:m:qh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			conf->docroot = optarg;
+			break;
+		case 'p':
+			if ((v = parse_num("port", optarg, 1, 65535)) < 0)
+				return 2;
+			conf->port = (uint16_t)v;
+			break;
+		case 'a':
+			conf->addr = optarg;
+			break;
+		case 't':
+			if ((v = parse_num("timeout", optarg, 1, 86400)) < 0)
+				return 2;
+			conf->timeout_ms = (unsigned)v * 1000;
+			break;
+		case 'm':
+			if ((v = parse_num("cache size", optarg, 1, 1L << 20)) < 0)
+				return 2;
+			conf->cache_bytes = (size_t)v << 20;
+			break;
+		case 'q':
+			conf->quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, HTTPD_PROG ": unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!conf->docroot) {
+		fprintf(stderr, HTTPD_PROG ": missing -r DOCROOT (see --help)\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Say what is wrong with the docroot before anything else starts. */
+static int check_docroot(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		fprintf(stderr, HTTPD_PROG ": docroot '%s': %s\n", dir, strerror(errno));
+		return 2;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, HTTPD_PROG ": docroot '%s': not a directory\n", dir);
+		return 2;
+	}
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	/* No SA_RESTART: the poll wait must return EINTR so the loop sees the flag. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct httpd_conf conf = {
+	    .prog = HTTPD_PROG,
+	    .addr = "0.0.0.0",
+	    .port = HTTPD_PORT_DEFAULT,
+	    .timeout_ms = HTTPD_TIMEOUT_MS_DEFAULT,
+	};
+	int err = parse_args(argc, argv, &conf);
+
+	if (err)
+		return err;
+	err = check_docroot(conf.docroot);
+	if (err)
+		return err;
+	err = sock_init();
+	if (err) {
+		fprintf(stderr, HTTPD_PROG ": socket setup: %s\n", strerror(-err));
+		return 1;
+	}
+	install_signals();
+	return httpd_run(&conf, &stop_requested) ? 1 : 0;
+}

@@ -1,0 +1,307 @@
+/* main.c - strayd: command line, setup, the event loop, counters */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xok/dpf.h>
+
+#include "strayd.h"
+
+static const char usage[] =
+	"usage: strayd [--socket PATH] [--rate N] [--burst N] [--stats] [-v]... [--help]\n"
+	"\n"
+	"strayd handles the IPv4 packets no Xok/Linux application claims: its filter matches\n"
+	"every IPv4 frame and every application's filter refines it, so it sees only the\n"
+	"leftovers.  For those addressed to xokd's addresses it answers like a host's kernel:\n"
+	"ICMP echo replies, ICMP port unreachable for UDP, protocol unreachable for other\n"
+	"protocols, and TCP resets (RFC 9293).  It never answers resets, ICMP errors,\n"
+	"fragments, broadcasts or multicasts, and it rate-limits itself.\n"
+	"\n"
+	"  -s, --socket PATH  xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
+	"                     " XOK_SOCKET_DEFAULT ")\n"
+	"  -r, --rate N       replies per second, for errors and resets and separately for\n"
+	"                     echo replies (default 1000; 0: unlimited)\n"
+	"  -b, --burst N      token bucket depth (default rate/10, at least 1)\n"
+	"      --stats        print the counters on exit\n"
+	"  -v, --verbose      log every reply (-vv: also setup details)\n"
+	"  -h, --help         this text\n"
+	"\n"
+	"SIGUSR1 prints the counters to stderr; SIGINT and SIGTERM stop it.  It reads arpd's\n"
+	"ARP table for the next hop when published, else replies to the frame's source MAC.\n";
+
+static volatile sig_atomic_t stop_flag, dump_flag;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		dump_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+void stray_log(const struct strayd *d, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > d->verbose)
+		return;
+	fputs("strayd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct stray_cfg {
+	const char *socket;
+	double rate, burst;
+	bool stats;
+	int verbose;
+};
+
+static int parse_count(const char *opt, const char *s, double *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v > 100000000ul || *s == '-') {
+		fprintf(stderr, "strayd: %s wants a count (0..100000000): %s\n", opt, s);
+		return -EINVAL;
+	}
+	*out = (double)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct stray_cfg *cfg)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"rate", required_argument, NULL, 'r'},
+		{"burst", required_argument, NULL, 'b'},
+		{"stats", no_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	cfg->rate = STRAYD_RATE_DEFAULT;
+	cfg->burst = -1;
+	while ((c = getopt_long(argc, argv, "s:r:b:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			cfg->socket = optarg;
+			break;
+		case 'r':
+			if (parse_count("--rate", optarg, &cfg->rate))
+				return -EINVAL;
+			break;
+		case 'b':
+			if (parse_count("--burst", optarg, &cfg->burst))
+				return -EINVAL;
+			if (cfg->burst < 1) {
+				fprintf(stderr, "strayd: --burst must be at least 1\n");
+				return -EINVAL;
+			}
+			break;
+		case 'S':
+			cfg->stats = true;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "strayd: unexpected argument: %s\n%s", argv[optind], usage);
+		return -EINVAL;
+	}
+	if (cfg->burst < 0)
+		cfg->burst = cfg->rate / STRAYD_BURST_DIV < 1 ? 1 : cfg->rate / STRAYD_BURST_DIV;
+	return 0;
+}
+
+static void print_stats(const struct strayd *d)
+{
+	const struct stray_stats *s = &d->st;
+
+#define U(x) (unsigned long long)(x)
+	fprintf(stderr,
+		"strayd: stats: rx %llu echo_replies %llu port_unreach %llu proto_unreach %llu "
+		"resets %llu rate_limited %llu ignored: not_ipv4 %llu bcast %llu not_ours %llu "
+		"bad_src %llu frag %llu rst %llu icmp %llu truncated %llu; bad %llu bad_csum %llu "
+		"arp_hits %llu arp_misses %llu tx %llu tx_errors %llu\n",
+		U(s->rx), U(s->echo_replies), U(s->port_unreach), U(s->proto_unreach),
+		U(s->resets), U(s->rate_limited), U(s->ign_not_ipv4), U(s->ign_bcast),
+		U(s->ign_not_ours), U(s->ign_bad_src), U(s->ign_frag), U(s->ign_rst),
+		U(s->ign_icmp), U(s->ign_truncated), U(s->bad), U(s->bad_csum), U(s->arp_hits),
+		U(s->arp_misses), U(s->tx), U(s->tx_errors));
+#undef U
+}
+
+static int load_ifaces(struct strayd *d)
+{
+	struct xok_info_reply info;
+	int err = exos_sys_info(d->sys, &info);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < info.niface && i < XOK_IFACES_MAX; i++) {
+		const struct xok_iface_info *ii = &info.ifaces[i];
+		struct stray_iface *ifc = &d->ifs[d->nifs++];
+		char ip[INET_ADDRSTRLEN];
+
+		ifc->ifindex = ii->ifindex;
+		ifc->addr = ii->addr;
+		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
+		ifc->gateway = ii->gateway;
+		ifc->mtu = ii->mtu;
+		memcpy(ifc->mac, ii->mac, ETH_ADDR_LEN);
+		memcpy(ifc->name, ii->name, sizeof(ifc->name) - 1);
+		inet_ntop(AF_INET, &ifc->addr, ip, sizeof(ip));
+		stray_log(d, 2, "interface %s (ifindex %u): %s/%u", ifc->name, ifc->ifindex, ip,
+			  ii->prefix_len);
+	}
+	return d->nifs ? 0 : -ENODEV;
+}
+
+static int setup(struct strayd *d, const struct stray_cfg *cfg)
+{
+	struct dpf_filter f;
+	int err;
+
+	err = exos_sys_open(cfg->socket, &d->sys);
+	if (err) {
+		fprintf(stderr, "strayd: cannot reach xokd at %s: %s\n",
+			cfg->socket ? cfg->socket : "the default socket", strerror(-err));
+		return err;
+	}
+	err = load_ifaces(d);
+	if (err) {
+		fprintf(stderr, "strayd: xokd interfaces: %s\n", strerror(-err));
+		return err;
+	}
+	err = exos_ring_create(d->sys, STRAYD_RING_ENTRY_SIZE, STRAYD_RING_ENTRIES, &d->ring);
+	if (err) {
+		fprintf(stderr, "strayd: receive ring: %s\n", strerror(-err));
+		return err;
+	}
+	err = tx_init(d);
+	if (err) {
+		fprintf(stderr, "strayd: transmit buffers: %s\n", strerror(-err));
+		return err;
+	}
+	dpf_filter_all_ipv4(&f);
+	err = exos_filter_insert(d->sys, d->ring, XOK_DPF_OPEN, 0, &f, &d->filter);
+	if (err) {
+		fprintf(stderr, "strayd: cannot install the catch-all IPv4 filter: %s",
+			strerror(-err));
+		if (err == -EEXIST || err == -EBUSY)
+			fprintf(stderr, " (filter %u is in the way: is another strayd running?)",
+				d->filter.parent);
+		fputc('\n', stderr);
+		return err;
+	}
+	tx_try_arp_table(d);
+	return 0;
+}
+
+static int drain(struct strayd *d)
+{
+	struct xok_ring_entry *e;
+	int n = 0;
+
+	while (n < STRAYD_RX_BUDGET && (e = exos_ring_peek(d->ring))) {
+		stray_input(d, e->data, e->caplen, e->owner, e->ifindex);
+		exos_ring_release(d->ring);
+		n++;
+	}
+	return n;
+}
+
+static int run(struct strayd *d)
+{
+	while (!stop_flag) {
+		uint64_t deadline = 0;
+		int err;
+
+		while (drain(d) == STRAYD_RX_BUDGET)
+			exos_xmit_flush(d->sys);
+		if (!d->arp) {
+			uint64_t now = exos_now_ns();
+
+			if (now >= d->arp_retry_ns) {
+				tx_try_arp_table(d);
+				d->arp_retry_ns = now + STRAYD_TABLE_RETRY_NS;
+			}
+			deadline = d->arp ? 0 : d->arp_retry_ns;
+		}
+		if (dump_flag) {
+			dump_flag = 0;
+			print_stats(d);
+		}
+		err = exos_sys_wait(d->sys, deadline);
+		if (err == -EPIPE) {
+			fprintf(stderr, "strayd: xokd went away\n");
+			return err;
+		}
+		if (err && err != -ETIMEDOUT && err != -EINTR) {
+			fprintf(stderr, "strayd: wait: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct strayd d;
+	struct stray_cfg cfg = {0};
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
+	int err;
+
+	if (parse_args(argc, argv, &cfg))
+		return 2;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	d.verbose = cfg.verbose;
+	d.rate = cfg.rate;
+	d.burst = cfg.burst;
+	for (int c = 0; c < STRAY_CLASS_NR; c++)
+		d.bucket[c] = (struct stray_bucket){.tokens = cfg.burst, .last_ns = exos_now_ns()};
+	d.ip_id = (uint16_t)getpid();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = setup(&d, &cfg);
+	if (!err) {
+		if (cfg.rate > 0)
+			fprintf(stderr, "strayd: ready: %u interface%s, catch-all filter %u, at most "
+				"%.0f replies/s (burst %.0f)\n", d.nifs, d.nifs == 1 ? "" : "s",
+				d.filter.id, cfg.rate, cfg.burst);
+		else
+			fprintf(stderr, "strayd: ready: %u interface%s, catch-all filter %u, not "
+				"rate-limited\n", d.nifs, d.nifs == 1 ? "" : "s", d.filter.id);
+		err = run(&d);
+	}
+	if (cfg.stats)
+		print_stats(&d);
+	exos_sys_close(d.sys); /* xokd removes our filter, ring and regions */
+	return err ? 1 : 0;
+}

@@ -1,0 +1,733 @@
+/* codegen.c - eBPF code generation for the decision trie, at run time (no compiler)
+ *
+ * Registers: r6 ctx, r7 the base of the most used context, r8 data_end, r9 the id of the
+ * deepest matching filter so far; r1-r5 scratch.  Stack: fp-8 the copy mask, fp-16-8*i the
+ * cached base of context slot i.  (The base in r7 rather than on the stack matters: on 6.18
+ * every instruction that first touches a stack slot costs the verifier a liveness pass over
+ * the whole program, which made 10,000-filter programs take seconds to load.)
+ *
+ * Layout:
+ *   entry         save ctx, load data_end, compute each cached context base once (an
+ *                 invalid base is stored as DPF_BASE_LIMIT, which fails every bounds check);
+ *   tree          the merged trie; every match path ends at B0, the unmatched path at A0;
+ *   copy A0..An   copy filters while nothing has matched; a match jumps into the B chain;
+ *                 the end returns the unmatched action;
+ *   copy B0..Bn   copy filters once something matched; the end writes the metadata and
+ *                 redirects.
+ * The id and the copy mask are only ever stored, never branched on: the verifier keeps them
+ * imprecise, so the many paths into B0 (one per filter) and through the copy chains prune
+ * against each other instead of multiplying.  Packet pointers are reloaded from ctx for every
+ * test, so no live register carries path-dependent packet ranges into a join either.
+ *
+ * Jumps are emitted against labels; layout relaxes conditional jumps whose offset overflows
+ * 16 bits into an inverted jump over a 32-bit "gotol".
+ */
+#include <stdlib.h>
+
+#include "dpf_internal.h"
+
+#define R_CTX  BPF_REG_6
+#define R_BASE0 BPF_REG_7
+#define R_END  BPF_REG_8
+#define R_ID   BPF_REG_9
+#define R_BASE BPF_REG_1
+#define R_PTR  BPF_REG_2
+#define R_TMP  BPF_REG_3
+#define R_VAL  BPF_REG_4
+#define R_X    BPF_REG_5
+
+#define SLOT_REG   (-2) /* struct dpf_ctx.slot: the base lives in R_BASE0 */
+#define MASK_SLOT  (-8)
+#define BASE_SLOT0 (-16)
+
+#define XDP_MD_DATA	     0
+#define XDP_MD_DATA_END	     4
+#define XDP_MD_DATA_META     8
+#define XDP_MD_RX_QUEUE_INDEX 16
+
+enum { A_PLAIN, A_JMP, A_JA };
+
+struct ains {
+	struct bpf_insn insn;
+	uint32_t label;
+	uint8_t kind;
+	uint8_t far;  /* A_JMP: too far for 16 bits; A_JA: not a no-op */
+	uint8_t live; /* reachable from the entry (the verifier refuses dead code) */
+};
+
+struct gen {
+	struct ains *v;
+	size_t n, cap;
+	uint32_t *labels; /* label -> abstract index */
+	uint32_t nlabels, clabels;
+	int err;
+	const struct dpf_trie *t;
+	uint32_t done;	 /* B0: something matched */
+	bool fail_first; /* chains fall through on failure (linear mode, see emit_chain) */
+};
+
+/* ---- assembler ---- */
+
+static struct ains *put(struct gen *g, struct bpf_insn insn, uint8_t kind, uint32_t label)
+{
+	if (g->err)
+		return NULL;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 1024;
+		struct ains *v = realloc(g->v, cap * sizeof(*v));
+
+		if (!v) {
+			g->err = -ENOMEM;
+			return NULL;
+		}
+		g->v = v;
+		g->cap = cap;
+	}
+	g->v[g->n] = (struct ains){.insn = insn, .label = label, .kind = kind};
+	return &g->v[g->n++];
+}
+
+static void emit(struct gen *g, struct bpf_insn insn)
+{
+	put(g, insn, A_PLAIN, 0);
+}
+
+static void emit_ld_imm64(struct gen *g, int dst, int src, uint64_t imm)
+{
+	struct bpf_insn pair[2] = {BPF_LD_IMM64_RAW(dst, src, imm)};
+
+	emit(g, pair[0]);
+	emit(g, pair[1]);
+}
+
+static uint32_t label_new(struct gen *g)
+{
+	if (g->nlabels == g->clabels) {
+		uint32_t cap = g->clabels ? 2 * g->clabels : 1024;
+		uint32_t *v = realloc(g->labels, cap * sizeof(*v));
+
+		if (!v) {
+			g->err = -ENOMEM;
+			return 0;
+		}
+		g->labels = v;
+		g->clabels = cap;
+	}
+	g->labels[g->nlabels] = UINT32_MAX;
+	return g->nlabels++;
+}
+
+static void label_place(struct gen *g, uint32_t l)
+{
+	if (!g->err)
+		g->labels[l] = (uint32_t)g->n;
+}
+
+/* Conditional jump (code/dst/imm of insn) to label. */
+static void jmp(struct gen *g, struct bpf_insn insn, uint32_t label)
+{
+	put(g, insn, A_JMP, label);
+}
+
+static void ja(struct gen *g, uint32_t label)
+{
+	put(g, BPF_JMP_A(0), A_JA, label);
+}
+
+static uint8_t invert(uint8_t op)
+{
+	switch (op) {
+	case BPF_JEQ:
+		return BPF_JNE;
+	case BPF_JNE:
+		return BPF_JEQ;
+	case BPF_JGT:
+		return BPF_JLE;
+	case BPF_JLE:
+		return BPF_JGT;
+	case BPF_JGE:
+		return BPF_JLT;
+	default: /* BPF_JLT */
+		return BPF_JGE;
+	}
+}
+
+static unsigned ains_size(const struct gen *g, size_t i)
+{
+	const struct ains *a = &g->v[i];
+
+	if (!a->live)
+		return 0;
+	switch (a->kind) {
+	case A_JA:
+		return a->far; /* 0: jumps to the next emitted insn (see mark_nops) */
+	case A_JMP:
+		return a->far ? 2 : 1;
+	default:
+		return 1;
+	}
+}
+
+/* Marks what the entry reaches.  Code can be dead, e.g. everything after a filter that
+ * matches every frame, or the copy chain only a tree match would enter. */
+static int mark_live(struct gen *g)
+{
+	size_t *stack = malloc((2 * g->n + 1) * sizeof(*stack)), sp = 0;
+
+	if (!stack)
+		return -ENOMEM;
+	if (g->n)
+		stack[sp++] = 0;
+	while (sp) {
+		size_t i = stack[--sp];
+		struct ains *a;
+
+		if (i >= g->n || g->v[i].live)
+			continue;
+		a = &g->v[i];
+		a->live = 1;
+		if (a->kind != A_PLAIN) {
+			uint32_t t = g->labels[a->label];
+
+			if (t < g->n && !g->v[t].live)
+				stack[sp++] = t;
+			if (a->kind == A_JA)
+				continue;
+		} else if (a->insn.code == (BPF_JMP | BPF_EXIT)) {
+			continue;
+		} else if (a->insn.code == (BPF_LD | BPF_DW | BPF_IMM)) {
+			g->v[++i].live = 1; /* second half */
+		}
+		if (i + 1 < g->n && !g->v[i + 1].live)
+			stack[sp++] = i + 1;
+	}
+	free(stack);
+	return 0;
+}
+
+/*
+ * A JA whose target is the next insn that takes room is a no-op: drop it (the verifier would
+ * remove each "ja +0" itself, again at a cost linear in the program size).  Backwards, so
+ * that a run of such jumps collapses.  For A_JA, far means "emitted".
+ */
+static void mark_nops(struct gen *g)
+{
+	size_t next = g->n; /* first insn at or after i+1 that takes room */
+
+	for (size_t i = g->n; i-- > 0;) {
+		struct ains *a = &g->v[i];
+
+		if (a->kind == A_JA)
+			a->far = a->live && g->labels[a->label] > next;
+		if (ains_size(g, i))
+			next = i;
+	}
+}
+
+static int layout(struct gen *g, struct dpf_prog *out)
+{
+	uint32_t *pos = malloc((g->n + 1) * sizeof(*pos));
+	struct bpf_insn *insns;
+	bool changed = true;
+
+	if (!pos)
+		return -ENOMEM;
+	for (uint32_t l = 0; l < g->nlabels; l++)
+		if (g->labels[l] == UINT32_MAX) {
+			free(pos);
+			return -EFAULT; /* unplaced label: a codegen bug */
+		}
+	if (mark_live(g)) {
+		free(pos);
+		return -ENOMEM;
+	}
+	mark_nops(g);
+	while (changed) {
+		changed = false;
+		pos[0] = 0;
+		for (size_t i = 0; i < g->n; i++)
+			pos[i + 1] = pos[i] + ains_size(g, i);
+		for (size_t i = 0; i < g->n; i++) {
+			struct ains *a = &g->v[i];
+			int64_t off;
+
+			if (a->kind != A_JMP || a->far || !a->live)
+				continue;
+			off = (int64_t)pos[g->labels[a->label]] - (pos[i] + 1);
+			if (off < INT16_MIN || off > INT16_MAX) {
+				a->far = 1;
+				changed = true;
+			}
+		}
+	}
+	insns = malloc((pos[g->n] ? pos[g->n] : 1) * sizeof(*insns));
+	if (!insns) {
+		free(pos);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		const struct ains *a = &g->v[i];
+		struct bpf_insn *o = &insns[pos[i]];
+		int64_t target = a->kind == A_PLAIN ? 0 : pos[g->labels[a->label]];
+
+		if (!a->live)
+			continue;
+		switch (a->kind) {
+		case A_PLAIN:
+			*o = a->insn;
+			break;
+		case A_JA:
+			if (!ains_size(g, i))
+				break;
+			if (target - (pos[i] + 1) >= INT16_MIN && target - (pos[i] + 1) <= INT16_MAX)
+				*o = BPF_JMP_A((int16_t)(target - (pos[i] + 1)));
+			else
+				*o = BPF_JMP32_A((int32_t)(target - (pos[i] + 1)));
+			break;
+		case A_JMP:
+			*o = a->insn;
+			if (!a->far) {
+				o->off = (int16_t)(target - (pos[i] + 1));
+				break;
+			}
+			o->code = BPF_CLASS(o->code) | BPF_SRC(o->code) | invert(BPF_OP(o->code));
+			o->off = 1;
+			o[1] = BPF_JMP32_A((int32_t)(target - (pos[i] + 2)));
+			break;
+		}
+	}
+	out->insns = insns;
+	out->ninsns = pos[g->n];
+	free(pos);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static int ldx_size(unsigned width)
+{
+	return width == 1 ? BPF_B : width == 2 ? BPF_H : BPF_W;
+}
+
+static uint32_t full_mask(unsigned width)
+{
+	return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+}
+
+static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail);
+
+/* R_BASE = base of ctx (never the root), or goto fail when it is invalid. */
+static void emit_base(struct gen *g, uint32_t ctx, uint32_t fail)
+{
+	const struct dpf_ctx *c = &g->t->ctxs.v[ctx];
+	const struct dpf_chain *s = &c->shift;
+	uint64_t max = (uint64_t)s->add + ((uint64_t)s->mask << s->shift);
+
+	emit_ptr(g, (uint32_t)c->parent, fail);
+	emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
+	emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, s->offset + s->width));
+	jmp(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
+	emit(g, BPF_LDX_MEM(ldx_size(s->width), R_X, R_PTR, s->offset));
+	if (s->width > 1)
+		emit(g, BPF_ENDIAN(BPF_TO_BE, R_X, 8 * s->width));
+	if (s->mask != full_mask(s->width))
+		emit(g, BPF_ALU32_IMM(BPF_AND, R_X, (int32_t)s->mask));
+	if (s->shift)
+		emit(g, BPF_ALU64_IMM(BPF_LSH, R_X, s->shift));
+	if (s->add)
+		emit(g, BPF_ALU64_IMM(BPF_ADD, R_X, s->add));
+	if (c->parent > 0) {
+		int preg = g->t->ctxs.v[c->parent].slot == SLOT_REG ? R_BASE0 : R_BASE;
+
+		emit(g, BPF_ALU64_REG(BPF_ADD, R_X, preg));
+		max += DPF_BASE_LIMIT;
+	}
+	if (max >= DPF_BASE_LIMIT)
+		jmp(g, BPF_JMP_IMM(BPF_JGE, R_X, DPF_BASE_LIMIT, 0), fail);
+	emit(g, BPF_MOV64_REG(R_BASE, R_X));
+}
+
+/* R_PTR = data + base of ctx, or goto fail (only when the base is computed here). */
+static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail)
+{
+	const struct dpf_ctx *c = &g->t->ctxs.v[ctx];
+
+	if (ctx == 0) {
+		emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
+		return;
+	}
+	if (c->slot == SLOT_REG) {
+		emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
+		emit(g, BPF_ALU64_REG(BPF_ADD, R_PTR, R_BASE0));
+		return;
+	}
+	if (c->slot >= 0)
+		emit(g, BPF_LDX_MEM(BPF_DW, R_BASE, BPF_REG_10, BASE_SLOT0 - 8 * c->slot));
+	else
+		emit_base(g, ctx, fail);
+	emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
+	emit(g, BPF_ALU64_REG(BPF_ADD, R_PTR, R_BASE));
+}
+
+/* R_PTR = data + base of ctx, and the frame holds end bytes from there; else goto fail. */
+static void emit_bounds(struct gen *g, uint32_t ctx, uint32_t end, uint32_t fail)
+{
+	emit_ptr(g, ctx, fail);
+	emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
+	emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, end));
+	jmp(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
+}
+
+/* R_VAL = masked load of t (after emit_bounds covering it). */
+static void emit_load(struct gen *g, const struct dpf_test *t)
+{
+	emit(g, BPF_LDX_MEM(ldx_size(t->width), R_VAL, R_PTR, t->off));
+	if (t->mask != full_mask(t->width))
+		emit(g, BPF_ALU32_IMM(BPF_AND, R_VAL, (int32_t)t->mask));
+}
+
+static int test_cmp(const void *pa, const void *pb)
+{
+	const struct dpf_test *a = pa, *b = pb;
+
+	if (a->ctx != b->ctx)
+		return a->ctx < b->ctx ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/*
+ * if (insn's condition) goto fail.  With fail_first the failure is the fall-through instead:
+ * the verifier explores fall-throughs first and keeps every jump target pending meanwhile,
+ * so a linear program whose fall-throughs pass would keep every filter's failure branches
+ * pending at once (it refuses more than 8192); falling through to the next filter leaves one
+ * pending branch per filter.
+ */
+static void jmp_fail(struct gen *g, struct bpf_insn insn, uint32_t fail)
+{
+	uint32_t ok;
+
+	if (!g->fail_first) {
+		jmp(g, insn, fail);
+		return;
+	}
+	ok = label_new(g);
+	insn.code = BPF_CLASS(insn.code) | BPF_SRC(insn.code) | invert(BPF_OP(insn.code));
+	jmp(g, insn, ok);
+	ja(g, fail);
+	label_place(g, ok);
+}
+
+/* All tests must pass, else goto fail.  One bounds check per context. */
+static void emit_chain(struct gen *g, struct dpf_test *tests, uint32_t n, uint32_t fail)
+{
+	qsort(tests, n, sizeof(*tests), test_cmp);
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j, end = 0;
+
+		for (j = i; j < n && tests[j].ctx == tests[i].ctx; j++)
+			if (tests[j].off + tests[j].width > end)
+				end = tests[j].off + tests[j].width;
+		emit_ptr(g, tests[i].ctx, fail);
+		emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, end));
+		jmp_fail(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
+		for (; i < j; i++) {
+			if (!tests[i].mask)
+				continue;
+			emit_load(g, &tests[i]);
+			jmp_fail(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)tests[i].value, 0), fail);
+		}
+	}
+}
+
+/* ---- the trie ---- */
+
+static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail);
+
+/*
+ * Dispatches on R_VAL over vals[lo..hi] (sorted), knowing R_VAL lies in [rl, rh]: a balanced
+ * tree of JGT, then up to three JEQ per leaf.  The range is tracked as the verifier tracks
+ * it, so that no branch the verifier can decide is emitted: it would delete the dead side
+ * afterwards, one range at a time, at a cost linear in the program size each.  (Consecutive
+ * values, e.g. a block of ports, make whole leaves decidable.)  Only sound reasoning is used:
+ * an omitted jump is one no frame can take.
+ */
+static void bsearch_emit(struct gen *g, const uint32_t *vals, const uint32_t *labels, uint32_t lo,
+			 uint32_t hi, uint32_t fail, uint64_t rl, uint64_t rh)
+{
+	uint32_t mid, right;
+
+	if (hi - lo + 1 < DPF_BSEARCH_MIN) {
+		for (uint32_t i = lo; i <= hi; i++) {
+			if (rl == rh && rl == vals[i]) {
+				ja(g, labels[i]);
+				return;
+			}
+			jmp(g, BPF_JMP32_IMM(BPF_JEQ, R_VAL, (int32_t)vals[i], 0), labels[i]);
+			if (vals[i] == rl)
+				rl++;
+			else if (vals[i] == rh)
+				rh--;
+			if (rl > rh)
+				return;
+		}
+		ja(g, fail);
+		return;
+	}
+	mid = lo + (hi - lo) / 2;
+	right = label_new(g);
+	jmp(g, BPF_JMP32_IMM(BPF_JGT, R_VAL, (int32_t)vals[mid], 0), right);
+	bsearch_emit(g, vals, labels, lo, mid, fail, rl, vals[mid]);
+	label_place(g, right);
+	bsearch_emit(g, vals, labels, mid + 1, hi, fail, (uint64_t)vals[mid] + 1, rh);
+}
+
+static void emit_dispatch(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
+{
+	const struct dpf_test *k = &t->dispatch.key;
+	uint32_t n = t->dispatch.nvals, *labels;
+
+	emit_bounds(g, k->ctx, k->off + k->width, fail);
+	if (!k->mask || n == 1) {
+		if (k->mask) {
+			emit_load(g, k);
+			jmp(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)t->dispatch.vals[0], 0), fail);
+		}
+		emit_node(g, t->dispatch.subs[0], fail);
+		return;
+	}
+	emit_load(g, k);
+	labels = malloc(n * sizeof(*labels));
+	if (!labels) {
+		g->err = -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		labels[i] = label_new(g);
+	bsearch_emit(g, t->dispatch.vals, labels, 0, n - 1, fail, 0,
+		     k->mask != full_mask(k->width) ? k->mask : full_mask(k->width));
+	for (uint32_t i = 0; i < n && !g->err; i++) {
+		label_place(g, labels[i]);
+		emit_node(g, t->dispatch.subs[i], fail);
+	}
+	free(labels);
+}
+
+/* Emits t and its rest chain; every path ends in a jump (to fail, or to g->done). */
+static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
+{
+	if (!t) {
+		ja(g, fail);
+		return;
+	}
+	for (; t && !g->err; t = t->rest) {
+		uint32_t rest = t->rest ? label_new(g) : fail;
+
+		switch (t->kind) {
+		case DPF_T_MATCH:
+			emit(g, BPF_MOV32_IMM(R_ID, (int32_t)t->match.id));
+			if (t->match.children)
+				emit_node(g, t->match.children, g->done);
+			else
+				ja(g, g->done);
+			break;
+		case DPF_T_CHAIN:
+			emit_chain(g, t->chain.tests, t->chain.n, rest);
+			emit_node(g, t->chain.next, rest);
+			break;
+		case DPF_T_DISPATCH:
+			emit_dispatch(g, t, rest);
+			break;
+		}
+		if (t->rest)
+			label_place(g, rest);
+	}
+}
+
+/* ---- program ---- */
+
+static void emit_entry(struct gen *g)
+{
+	const struct dpf_ctxtab *ctxs = &g->t->ctxs;
+
+	emit(g, BPF_MOV64_REG(R_CTX, BPF_REG_1));
+	emit(g, BPF_LDX_MEM(BPF_W, R_END, R_CTX, XDP_MD_DATA_END));
+	emit(g, BPF_MOV64_IMM(R_ID, 0));
+	emit(g, BPF_MOV64_IMM(BPF_REG_1, 0));
+	emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_1, MASK_SLOT));
+	for (uint32_t c = 1; c < ctxs->n; c++) {
+		int32_t slot = ctxs->v[c].slot;
+		int16_t off = BASE_SLOT0 - 8 * slot;
+		uint32_t invalid, next;
+
+		if (slot < 0 && slot != SLOT_REG)
+			continue;
+		invalid = label_new(g);
+		next = label_new(g);
+		emit_base(g, c, invalid);
+		if (slot == SLOT_REG)
+			emit(g, BPF_MOV64_REG(R_BASE0, R_BASE));
+		else
+			emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_BASE, off));
+		ja(g, next);
+		label_place(g, invalid);
+		if (slot == SLOT_REG) {
+			emit(g, BPF_MOV64_IMM(R_BASE0, DPF_BASE_LIMIT));
+		} else {
+			emit(g, BPF_MOV64_IMM(R_BASE, DPF_BASE_LIMIT));
+			emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_BASE, off));
+		}
+		label_place(g, next);
+	}
+}
+
+static void emit_set_bit(struct gen *g, uint32_t slot, bool first)
+{
+	if (!first)
+		emit(g, BPF_LDX_MEM(BPF_DW, R_X, BPF_REG_10, MASK_SLOT));
+	if (slot < 31 && first) {
+		emit(g, BPF_MOV64_IMM(R_X, 1 << slot));
+	} else if (slot < 31) {
+		emit(g, BPF_ALU64_IMM(BPF_OR, R_X, 1 << slot));
+	} else if (first) {
+		emit_ld_imm64(g, R_X, 0, 1ull << slot);
+	} else {
+		emit_ld_imm64(g, R_TMP, 0, 1ull << slot);
+		emit(g, BPF_ALU64_REG(BPF_OR, R_X, R_TMP));
+	}
+	emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_X, MASK_SLOT));
+}
+
+static void emit_finish(struct gen *g, int xsk_map_fd)
+{
+	uint32_t pass = label_new(g);
+
+	emit(g, BPF_MOV64_REG(BPF_REG_1, R_CTX));
+	emit(g, BPF_MOV64_IMM(BPF_REG_2, -(int32_t)sizeof(struct dpf_xdp_meta)));
+	emit(g, BPF_EMIT_CALL(BPF_FUNC_xdp_adjust_meta));
+	jmp(g, BPF_JMP_IMM(BPF_JNE, BPF_REG_0, 0, 0), pass);
+	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_2, R_CTX, XDP_MD_DATA_META));
+	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_3, R_CTX, XDP_MD_DATA));
+	emit(g, BPF_MOV64_REG(BPF_REG_4, BPF_REG_2));
+	emit(g, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, sizeof(struct dpf_xdp_meta)));
+	jmp(g, BPF_JMP_REG(BPF_JGT, BPF_REG_4, BPF_REG_3, 0), pass);
+	emit(g, BPF_MOV32_IMM(BPF_REG_1, (int32_t)DPF_META_MAGIC));
+	emit(g, BPF_STX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct dpf_xdp_meta, magic)));
+	emit(g, BPF_STX_MEM(BPF_W, BPF_REG_2, R_ID, offsetof(struct dpf_xdp_meta, filter_id)));
+	emit(g, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, MASK_SLOT));
+	emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_1, offsetof(struct dpf_xdp_meta, copy_mask)));
+	if (xsk_map_fd >= 0) {
+		emit_ld_imm64(g, BPF_REG_1, BPF_PSEUDO_MAP_FD, (uint32_t)xsk_map_fd);
+		emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_2, R_CTX, XDP_MD_RX_QUEUE_INDEX));
+		emit(g, BPF_MOV64_IMM(BPF_REG_3, XDP_PASS));
+		emit(g, BPF_EMIT_CALL(BPF_FUNC_redirect_map));
+		emit(g, BPF_EXIT_INSN());
+	}
+	label_place(g, pass);
+	emit(g, BPF_MOV64_IMM(BPF_REG_0, XDP_PASS));
+	emit(g, BPF_EXIT_INSN());
+}
+
+int dpf_codegen_trie(const struct dpf_trie *t, const struct dpf_codegen_opts *opts,
+		     struct dpf_prog *out)
+{
+	struct gen g = {.t = t};
+	uint32_t na = t->ncopy + 1, *a, *b;
+	int err;
+
+	a = malloc(2 * na * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	b = a + na;
+	for (uint32_t i = 0; i < na; i++) {
+		a[i] = label_new(&g);
+		b[i] = label_new(&g);
+	}
+	g.done = b[0];
+	emit_entry(&g);
+	g.fail_first = opts->linear;
+	emit_node(&g, t->tree, a[0]);
+	g.fail_first = false;
+	/* copy filters while nothing matched */
+	for (uint32_t i = 0; i < t->ncopy; i++) {
+		label_place(&g, a[i]);
+		emit_chain(&g, t->copy[i].chain->chain.tests, t->copy[i].chain->chain.n, a[i + 1]);
+		emit_set_bit(&g, t->copy[i].slot, true);
+		ja(&g, b[i + 1]);
+	}
+	label_place(&g, a[t->ncopy]);
+	emit(&g, BPF_MOV64_IMM(BPF_REG_0,
+			       opts->unmatched == DPF_UNMATCHED_DROP ? XDP_DROP : XDP_PASS));
+	emit(&g, BPF_EXIT_INSN());
+	/* copy filters once something matched */
+	for (uint32_t i = 0; i < t->ncopy; i++) {
+		uint32_t skip = b[i + 1];
+
+		label_place(&g, b[i]);
+		emit_chain(&g, t->copy[i].chain->chain.tests, t->copy[i].chain->chain.n, skip);
+		emit_set_bit(&g, t->copy[i].slot, false);
+	}
+	label_place(&g, b[t->ncopy]);
+	emit_finish(&g, opts->xsk_map_fd);
+	free(a);
+	err = g.err ? g.err : layout(&g, out);
+	free(g.v);
+	free(g.labels);
+	return err;
+}
+
+static void assign_slots(struct dpf_trie *t)
+{
+	struct dpf_ctxtab *c = &t->ctxs;
+	uint32_t nslots = 0;
+
+	for (uint32_t i = 1; i < c->n; i++)
+		c->v[i].slot = -1;
+	/* most used first; few contexts in practice, so a selection pass is fine */
+	while (nslots < DPF_CACHED_BASES + 1) {
+		int64_t best = -1;
+
+		for (uint32_t i = 1; i < c->n; i++)
+			if (c->v[i].slot == -1 && c->v[i].uses &&
+			    (best < 0 || c->v[i].uses > c->v[best].uses))
+				best = i;
+		if (best < 0)
+			break;
+		c->v[best].slot = nslots++ == 0 ? SLOT_REG : (int32_t)nslots - 2;
+	}
+}
+
+int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts,
+		struct dpf_prog *out)
+{
+	struct dpf_codegen_opts o = {.sz = sizeof(o), .xsk_map_fd = -1};
+	struct dpf_trie t;
+	int err;
+
+	if (!s || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (opts) {
+		if (opts->sz < offsetof(struct dpf_codegen_opts, xsk_map_fd) + sizeof(int))
+			return -EINVAL;
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	}
+	if (o.unmatched != DPF_UNMATCHED_PASS && o.unmatched != DPF_UNMATCHED_DROP)
+		return -EINVAL;
+	err = dpf_trie_build(s, o.linear, &t);
+	if (err)
+		return err;
+	assign_slots(&t);
+	err = dpf_codegen_trie(&t, &o, out);
+	dpf_trie_free(&t);
+	return err;
+}
+
+void dpf_prog_free(struct dpf_prog *p)
+{
+	if (!p)
+		return;
+	free(p->insns);
+	p->insns = NULL;
+	p->ninsns = 0;
+}

@@ -1,0 +1,386 @@
+/* filter.c - the filter table: ids, capabilities, ownership, the tree rule, recompilation */
+
+/*
+ * libdpf keeps the filter set (tree + copy filters) and generates the eBPF program; this
+ * file keeps what the kernel side adds: who may do what.
+ *
+ *  - Ids come from a counter and are never reused while xokd runs, so a stale id can never
+ *    name somebody else's new filter.  A capability (128 random bits from getrandom) comes
+ *    back with each new filter; presenting it with DPF_REF grants a reference.
+ *  - A filter lives while any app holds a reference (the creator holds the first).
+ *  - The tree rule (§3.2 "Packet Demultiplexing"): dpf_set_place() says where a new filter
+ *    would land.  Landing at the root (disjoint from everything, or containing filters
+ *    that then move under it -- they keep their frames, the deepest match wins) is always
+ *    allowed; landing under a filter is allowed if the inserter holds a reference to it or
+ *    it is XOK_DPF_OPEN.  Equal and ambiguous overlaps are refused by libdpf.
+ *  - Copy filters overlap anything, so they need root or --group.
+ *  - Every change regenerates the program for each interface and swaps it into the entry
+ *    program's tail-call slot: one map update, so a frame sees the old or the new program.
+ *    An insert whose program fails to build or load is rolled back and reported.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+
+#include "kern.h"
+
+int filter_init(struct xokd *x)
+{
+	list_init(&x->filters);
+	x->dpf = dpf_set_new();
+	return x->dpf ? 0 : -ENOMEM;
+}
+
+struct filter *filter_lookup(struct xokd *x, uint32_t id)
+{
+	struct filter *f;
+
+	for (f = x->fhash[id % XOK_FILTER_HASH]; f; f = f->hnext)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+static void filter_hash_del(struct xokd *x, struct filter *f)
+{
+	struct filter **pp = &x->fhash[f->id % XOK_FILTER_HASH];
+
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+}
+
+static struct filter_ref *filter_ref_of(struct app *a, struct filter *f)
+{
+	struct filter_ref *r;
+
+	list_for_each_entry(r, &a->frefs, app_link)
+		if (r->f == f)
+			return r;
+	return NULL;
+}
+
+static void filter_set_ring(struct filter *f, struct ring *ring)
+{
+	if (f->ring)
+		f->ring->nfilters--;
+	f->ring = ring;
+	if (ring)
+		ring->nfilters++;
+}
+
+/* Removes f from the set and frees it (its last reference is gone). */
+static void filter_destroy(struct xokd *x, struct filter *f)
+{
+	int err = dpf_set_delete(x->dpf, f->id);
+
+	if (err)
+		xlog("dpf", "delete of filter %u from the set failed (%d)", f->id, err);
+	if (f->copy_slot >= 0)
+		x->copy[f->copy_slot] = NULL;
+	filter_set_ring(f, NULL);
+	filter_hash_del(x, f);
+	list_del(&f->link);
+	x->nfilters--;
+	x->dpf_dirty = true;
+	free(f);
+}
+
+static void filter_unref(struct xokd *x, struct app *a, struct filter_ref *r)
+{
+	struct filter *f = r->f;
+
+	list_del(&r->app_link);
+	a->nfilters--;
+	free(r);
+	if (--f->nrefs == 0)
+		filter_destroy(x, f);
+}
+
+static int filter_ref_add(struct app *a, struct filter *f)
+{
+	struct filter_ref *r = malloc(sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->f = f;
+	list_add_tail(&r->app_link, &a->frefs);
+	a->nfilters++;
+	f->nrefs++;
+	return 0;
+}
+
+int filter_compile(struct xokd *x)
+{
+	static char log[65536];
+	uint32_t i;
+	int err = 0;
+
+	x->dpf_dirty = false;
+	if (x->no_bpf)
+		return 0;
+	if (dpf_set_count(x->dpf) == 0) {
+		/* nothing to match: an empty slot makes the entry return the unmatched verdict */
+		for (i = 0; i < x->niface; i++)
+			iface_install(x, &x->ifaces[i], -1);
+		x->dpf_compiles++;
+		return 0;
+	}
+	for (i = 0; i < x->niface; i++) {
+		struct iface *ifc = &x->ifaces[i];
+		struct dpf_codegen_opts o = {
+			.sz = sizeof(o),
+			.xsk_map_fd = iface_xskmap_fd(ifc),
+			.unmatched = x->cfg.unmatched,
+		};
+		struct dpf_prog prog = {0};
+		int fd;
+
+		err = dpf_codegen(x->dpf, &o, &prog);
+		if (err) {
+			xlog("dpf", "code generation failed for %s (%d)", ifc->name, err);
+			break;
+		}
+		log[0] = 0;
+		fd = dpf_prog_load(&prog, log, sizeof(log));
+		dpf_prog_free(&prog);
+		if (fd < 0) {
+			err = fd;
+			xlog("dpf", "program for %s rejected (%d): %.400s", ifc->name, err, log);
+			break;
+		}
+		err = iface_install(x, ifc, fd);
+		close(fd);
+		if (err) {
+			xlog("dpf", "install on %s failed (%d)", ifc->name, err);
+			break;
+		}
+	}
+	x->dpf_compiles++;
+	if (err)
+		x->dpf_compile_errors++;
+	return err;
+}
+
+void filter_sync(struct xokd *x)
+{
+	if (x->dpf_dirty)
+		filter_compile(x);
+}
+
+/* Whether a may place a filter under parent p. */
+static bool filter_may_refine(struct app *a, struct filter *p)
+{
+	return (p->flags & XOK_DPF_OPEN) || filter_ref_of(a, p) != NULL;
+}
+
+int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd)
+{
+	const struct xok_dpf_insert *m = req;
+	struct xok_dpf_insert_reply *out = rep;
+	const struct dpf_filter *df = &m->filter;
+	struct filter *f, *pf;
+	struct ring *ring;
+	uint32_t parent = 0;
+	int slot = -1, err;
+
+	(void)fd;
+	(void)rep_fd;
+	if (m->pad || (m->flags & ~(uint32_t)(XOK_DPF_COPY | XOK_DPF_OPEN)) ||
+	    m->flags == (XOK_DPF_COPY | XOK_DPF_OPEN))
+		return -EINVAL;
+	if (df->pad || df->natoms > DPF_MAX_ATOMS ||
+	    !ctl_pad_zero(&df->atoms[df->natoms],
+			  (DPF_MAX_ATOMS - df->natoms) * sizeof(struct dpf_atom)))
+		return -EINVAL;
+	if (dpf_filter_validate(df))
+		return -EINVAL;
+	ring = ring_lookup(a, m->ring);
+	if (!ring)
+		return -ENOENT;
+	if (a->nfilters >= XOK_APP_FILTERS_MAX) {
+		app_log(a, "dpf", "insert rejected: filters limit (%d) reached",
+			XOK_APP_FILTERS_MAX);
+		return -EDQUOT;
+	}
+	if (x->nfilters >= DPF_MAX_FILTERS || x->next_filter_id == UINT32_MAX)
+		return -ENOSPC;
+
+	if (m->flags & XOK_DPF_COPY) {
+		if (!a->privileged) {
+			app_log(a, "dpf", "copy filter rejected: needs root or the xokd group");
+			return -EPERM;
+		}
+		if (m->parent)
+			return -EINVAL;
+	} else {
+		err = dpf_set_place(x->dpf, df, &parent);
+		out->parent = parent;
+		if (err == -EEXIST || err == -EBUSY) {
+			app_log(a, "dpf", "insert rejected: %s filter %u",
+				err == -EEXIST ? "equal to" : "overlaps", parent);
+			return err;
+		}
+		if (err)
+			return err;
+		if (m->parent && m->parent != parent)
+			return -EINVAL;
+		if (parent) {
+			pf = filter_lookup(x, parent);
+			if (!pf)
+				return -EIO; /* libdpf and the table disagree */
+			if (!filter_may_refine(a, pf)) {
+				app_log(a, "dpf", "insert rejected: refines filter %u of app %u",
+					parent, pf->owner_id);
+				return -EPERM;
+			}
+		}
+	}
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->id = x->next_filter_id++;
+	if (m->flags & XOK_DPF_COPY) {
+		slot = dpf_set_insert_copy(x->dpf, f->id, df);
+		err = slot < 0 ? slot : 0;
+	} else {
+		err = dpf_set_insert(x->dpf, f->id, df, &parent);
+	}
+	if (err) {
+		free(f);
+		return err;
+	}
+	if (getrandom(&f->cap, sizeof(f->cap), 0) != sizeof(f->cap)) {
+		dpf_set_delete(x->dpf, f->id);
+		free(f);
+		return -EAGAIN;
+	}
+	f->owner = a;
+	f->owner_id = a->id;
+	f->flags = m->flags;
+	f->copy_slot = slot;
+	if (filter_ref_add(a, f)) {
+		dpf_set_delete(x->dpf, f->id);
+		free(f);
+		return -ENOMEM;
+	}
+	filter_set_ring(f, ring);
+	f->hnext = x->fhash[f->id % XOK_FILTER_HASH];
+	x->fhash[f->id % XOK_FILTER_HASH] = f;
+	list_add_tail(&f->link, &x->filters);
+	x->nfilters++;
+	if (slot >= 0)
+		x->copy[slot] = f;
+
+	err = filter_compile(x);
+	if (err) {
+		/* roll back and put the previous program back */
+		filter_unref(x, a, filter_ref_of(a, f));
+		filter_compile(x);
+		return err;
+	}
+	out->filter = f->id;
+	out->parent = parent;
+	out->cap = f->cap;
+	xdbg(x, "dpf", "app %u: filter %u inserted under %u%s", a->id, f->id, parent,
+	     slot >= 0 ? " (copy)" : "");
+	return 0;
+}
+
+int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd)
+{
+	const struct xok_dpf_delete *m = req;
+	struct filter_ref *r;
+	struct filter *f;
+
+	(void)fd;
+	(void)rep;
+	(void)rep_fd;
+	if (m->pad)
+		return -EINVAL;
+	f = filter_lookup(x, m->filter);
+	if (!f)
+		return -ENOENT;
+	r = filter_ref_of(a, f);
+	if (!r)
+		return -EPERM;
+	filter_unref(x, a, r);
+	filter_sync(x);
+	return 0;
+}
+
+static bool cap_equal(const struct xok_cap *a, const struct xok_cap *b)
+{
+	/* constant time: the comparison must not leak how many bits matched */
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1])) == 0;
+}
+
+int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
+{
+	const struct xok_dpf_ref *m = req;
+	struct ring *ring = NULL;
+	struct filter *f;
+	int err;
+
+	(void)fd;
+	(void)rep;
+	(void)rep_fd;
+	f = filter_lookup(x, m->filter);
+	if (!f)
+		return -ENOENT;
+	if (!cap_equal(&f->cap, &m->cap)) {
+		app_log(a, "dpf", "ref of filter %u rejected: wrong capability", f->id);
+		return -EPERM;
+	}
+	if (m->ring) {
+		ring = ring_lookup(a, m->ring);
+		if (!ring)
+			return -ENOENT;
+	}
+	if (!filter_ref_of(a, f)) {
+		if (a->nfilters >= XOK_APP_FILTERS_MAX)
+			return -EDQUOT;
+		err = filter_ref_add(a, f);
+		if (err)
+			return err;
+	}
+	if (ring)
+		filter_set_ring(f, ring);
+	return 0;
+}
+
+void filter_reclaim(struct xokd *x, struct app *a)
+{
+	struct filter_ref *r, *rn;
+	struct filter *f;
+
+	list_for_each_entry_safe(r, rn, &a->frefs, app_link)
+		filter_unref(x, a, r);
+	/* filters others still hold: forget a's rings and a as owner */
+	list_for_each_entry(f, &x->filters, link) {
+		if (f->ring && f->ring->app == a)
+			filter_set_ring(f, NULL);
+		if (f->owner == a)
+			f->owner = NULL;
+	}
+}
+
+void filter_fini(struct xokd *x)
+{
+	struct filter *f, *n;
+
+	list_for_each_entry_safe(f, n, &x->filters, link) {
+		filter_hash_del(x, f);
+		list_del(&f->link);
+		free(f);
+	}
+	x->nfilters = 0;
+	if (x->dpf)
+		dpf_set_free(x->dpf);
+	x->dpf = NULL;
+}

@@ -1,0 +1,430 @@
+/* kern.h - xokd's shared structures and, grouped by file, every cross-file function */
+#ifndef XOK_KERN_H
+#define XOK_KERN_H
+
+/*
+ * xokd is single-threaded: one epoll loop (loop.c) owns every structure below, so nothing
+ * here needs a lock.  What needs care is the memory xokd shares with applications: it is
+ * reached only through a `struct region` (a MAP_SHARED mapping of an app's sealed memfd),
+ * every offset an app gives is bounds-checked once when the object (ring, TXQ, predicate,
+ * notification) is created, and every word an app can change is re-read and re-checked
+ * each time it is used (TXQ indices and descriptors are copied before validation).
+ *
+ * Object lifetimes: an app owns regions, rings, filter references, a TXQ and a predicate.
+ * Regions are reference counted by everything that points into them (rings, TXQ,
+ * predicate terms, pending transmit notifications); REGION_DEL of a region in use fails
+ * with -EBUSY, and reclaim (app_free) tears the users down first, then the regions.
+ * Filters are global (ids never reused) and live while any app holds a reference.
+ */
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <net/if.h>
+
+#include <xok/abi.h>
+#include <xok/dpf.h>
+
+#include "list.h"
+#include "param.h"
+
+struct xokd;
+struct app;
+struct iface;
+struct xsk_socket;
+struct xsk_umem;
+struct xok_entry;
+
+/* ---- event sources (epoll data.ptr points at one of these) ---- */
+enum ev_kind {
+	EV_LISTEN = 1,
+	EV_CLIENT,
+	EV_XSK,
+	EV_TXQ,
+	EV_TIMER,
+	EV_SIGNAL,
+};
+
+struct evsrc {
+	enum ev_kind kind;
+	void *obj;
+};
+
+/* ---- shared memory ---- */
+struct region {
+	uint32_t id;	 /* 1..XOK_APP_REGIONS_MAX within its app; table regions: XOK_REGION_TABLE */
+	uint32_t refs;	 /* users: rings, TXQ, predicate terms, pending notifications */
+	uint8_t *base;	 /* xokd's MAP_SHARED mapping */
+	uint64_t size;
+	bool readonly;	 /* table regions: mapped PROT_READ */
+	bool dead;	 /* table replaced: freed when refs drop to 0 */
+};
+
+struct ring {
+	struct list_head app_link; /* app->rings */
+	struct app *app;
+	uint32_t id;		   /* global, never reused */
+	struct region *region;
+	struct xok_ring_hdr *hdr;
+	uint8_t *entries;
+	uint32_t entry_size;
+	uint32_t nentries;
+	uint32_t next;		   /* next entry xokd fills */
+	uint32_t produced;	   /* xokd's count, stored to hdr->produced */
+	uint32_t nfilters;	   /* filters delivering here */
+	uint64_t delivered, dropped_full, truncated, bytes;
+};
+
+struct filter {
+	struct list_head link;	/* x->filters, ascending id */
+	struct filter *hnext;	/* hash chain */
+	uint32_t id;
+	uint32_t owner_id;	/* creating app's id (kept after it is gone) */
+	struct app *owner;	/* NULL once the creator is gone */
+	uint32_t flags;		/* XOK_DPF_* */
+	int copy_slot;		/* copy filters: 0..DPF_MAX_COPY-1; tree filters: -1 */
+	struct ring *ring;	/* delivery target; NULL when that ring's app is gone */
+	struct xok_cap cap;
+	uint32_t nrefs;		/* apps holding a reference (the creator included) */
+	uint64_t hits, bytes;
+};
+
+struct filter_ref {
+	struct list_head app_link; /* app->frefs */
+	struct filter *f;
+};
+
+struct txq {
+	struct region *region;
+	struct xok_txq_hdr *hdr;
+	struct xok_tx_desc *descs;
+	uint32_t nentries;
+	uint32_t cons;		/* xokd's copy of hdr->cons */
+	int efd;		/* the app's eventfd (xokd's dup) */
+	struct evsrc ev;
+};
+
+struct wk_term {
+	const uint32_t *lhs;
+	const uint32_t *rhs_word; /* NULL: compare with rhs */
+	uint32_t rhs;
+	uint8_t op;
+	uint8_t product;
+};
+
+struct wkpred {
+	uint32_t *seq;		/* struct xok_wake in an app region */
+	uint32_t *sleeping;
+	uint64_t deadline;	/* CLOCK_MONOTONIC ns, 0 = none */
+	bool deadline_armed;	/* deadline not yet reached */
+	uint32_t nterms;
+	struct wk_term terms[XOK_WK_TERMS_MAX];
+	uint32_t nheld;
+	struct region *held[1 + 2 * XOK_WK_TERMS_MAX]; /* one reference per use */
+};
+
+struct app {
+	struct list_head link;		/* x->apps, ascending id */
+	struct list_head touched_link;	/* x->touched: evaluate predicate after this batch */
+	struct list_head txwork_link;	/* x->txwork: TXQ may hold descriptors to take */
+	uint32_t id;			/* never reused */
+	int fd;				/* control connection; -1 in unit tests */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool privileged;		/* root or member of --group */
+	char comm[16];
+	struct evsrc ev;
+	struct region *regions[XOK_APP_REGIONS_MAX]; /* by id - 1 */
+	uint32_t nregions;
+	uint64_t region_bytes;
+	struct list_head rings;
+	uint32_t nrings;
+	struct list_head frefs;
+	uint32_t nfilters;		/* references held */
+	struct txq *txq;
+	struct wkpred *pred;
+	uint32_t tx_inflight;		/* frames in UMEM awaiting completion */
+	bool dead;			/* reclaimed; the struct is freed by app_reap */
+	uint32_t log_budget;
+	uint64_t tx_frames, tx_rejected, ctl_requests, wakeups;
+};
+
+/* ---- interfaces and AF_XDP sockets ---- */
+struct tx_pend {		/* per UMEM frame in flight */
+	struct app *app;	/* NULL: no notification (or the app is gone) */
+	struct region *region;
+	uint32_t *word;
+};
+
+struct xport {			/* one AF_XDP socket: (interface, rx queue) with its UMEM */
+	struct iface *ifc;
+	uint32_t queue;
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	uint8_t *area;
+	size_t area_size;
+	/* the rings live in libxdp's structs; opaque storage here keeps libxdp out of kern.h */
+	void *rings;		/* struct xport_rings (xsk.c) */
+	uint64_t *tx_free;	/* stack of free transmit frame addresses */
+	uint32_t ntx_free;
+	uint32_t tx_outstanding; /* submitted, not completed */
+	struct tx_pend *pend;	/* by frame number */
+	bool fake;		/* unit tests: no socket; transmit completes on tx_complete */
+	uint64_t *fake_comp;
+	uint32_t nfake_comp;
+	struct evsrc ev;
+};
+
+struct iface {
+	char name[IF_NAMESIZE];
+	uint32_t ifindex;
+	uint8_t mac[6];
+	uint32_t mtu;
+	uint32_t addr;		/* IPv4, network order */
+	uint8_t prefix_len;
+	struct xok_entry *skel;
+	int link_fd;		/* bpf_link of the entry program; -1 if not attached */
+	struct xport *ports[XOK_QUEUES_MAX];
+	uint32_t nports;
+	uint64_t rx, tx, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes;
+	uint64_t xsk_dropped;	/* kernel-side AF_XDP drops seen at the last stats call */
+};
+
+/* ---- system tables ---- */
+struct table {
+	struct region *reg;	/* xokd's read-only mapping; NULL = not published */
+	int ro_fd;		/* read-only reopen of the memfd, handed out by TABLE_GET */
+	uint32_t publisher;	/* app id */
+	uint64_t size;
+};
+
+/* ---- the daemon ---- */
+enum xokd_xdp_mode { XOKD_XDP_NATIVE = 0, XOKD_XDP_SKB };
+
+struct xokd_iface_cfg {
+	char name[IF_NAMESIZE];
+	uint32_t addr;		/* network order */
+	uint8_t prefix_len;
+};
+
+struct xokd_cfg {
+	struct xokd_iface_cfg ifaces[XOK_IFACES_MAX];
+	uint32_t niface;
+	uint32_t gateway;	/* network order; 0 = none */
+	const char *socket_path;
+	enum xokd_xdp_mode xdp_mode;
+	enum dpf_unmatched unmatched;
+	bool have_group;
+	gid_t group;
+	bool force;
+	bool busy_poll;
+	int verbose;
+};
+
+#define XOK_FILTER_HASH 4096
+
+struct xokd {
+	struct xokd_cfg cfg;
+	int epfd;
+	int listen_fd;
+	int timer_fd;
+	int signal_fd;
+	struct evsrc listen_ev, timer_ev, signal_ev;
+	bool stop;
+
+	struct iface ifaces[XOK_IFACES_MAX];
+	uint32_t niface;
+
+	struct list_head apps;
+	struct list_head zombies;	/* reclaimed apps, freed at the end of a loop turn
+					 * (epoll may still hold events naming them) */
+	uint32_t napps;
+	uint32_t next_app_id, next_ring_id, next_filter_id;
+
+	struct dpf_set *dpf;
+	struct list_head filters;
+	uint32_t nfilters;
+	struct filter *fhash[XOK_FILTER_HASH];
+	struct filter *copy[DPF_MAX_COPY];
+	bool dpf_dirty;		/* set changed: recompile before sleeping */
+	bool no_bpf;		/* unit tests: never generate or load programs */
+	uint64_t dpf_compiles, dpf_compile_errors;
+
+	struct table tables[XOK_TABLE_NR];
+
+	struct list_head touched; /* apps whose predicate must be evaluated */
+	struct list_head txwork;  /* apps whose TXQ xokd must drain */
+	uint64_t timer_deadline;  /* what timer_fd is armed for; 0 = disarmed */
+
+	/* unit tests: sees every frame a fake port transmits */
+	void (*tx_hook)(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t len);
+};
+
+/* ---- log.c ---- */
+void xlog(const char *mod, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xdbg(const struct xokd *x, const char *mod, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Logs a rejected request of app a, within its budget (XOK_APP_LOG_BUDGET). */
+void app_log(struct app *a, const char *mod, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- main.c / loop.c ---- */
+int xokd_init(struct xokd *x, const struct xokd_cfg *cfg); /* state only: no sockets */
+void xokd_fini(struct xokd *x);
+int loop_setup(struct xokd *x);
+int loop_run(struct xokd *x);
+int loop_add(struct xokd *x, int fd, uint32_t events, struct evsrc *ev);
+void loop_del(struct xokd *x, int fd);
+uint64_t now_mono_ns(void);
+uint64_t now_real_ns(void);
+
+/* ---- control.c ---- */
+typedef int (*ctl_op_fn)(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+			 int *rep_fd);
+int ctl_probe(const struct xokd *x); /* -EADDRINUSE if a live xokd answers on the path */
+int ctl_listen(struct xokd *x);
+void ctl_close(struct xokd *x);
+void ctl_accept(struct xokd *x);
+void ctl_client_event(struct xokd *x, struct app *a, uint32_t events);
+/*
+ * Handles one request datagram as received (len bytes of buf; truncated when the datagram
+ * was larger than the buffer; fds received with it, which it takes over).  Always writes a
+ * reply (header + the op's reply body) to rep (XOK_MSG_MAX bytes) and returns its length;
+ * *rep_fd receives an fd to pass back or -1 (still owned by xokd).
+ */
+size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, bool truncated,
+		    int *fds, int nfds, void *rep, int *rep_fd);
+const char *ctl_op_name(unsigned int op);
+void ctl_close_fd(int fd); /* an fd an app sent: never blocks */
+bool ctl_pad_zero(const void *p, size_t n);
+
+/* ---- app.c ---- */
+struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid);
+void app_free(struct xokd *x, struct app *a); /* reclaim everything; struct freed by app_reap */
+void app_reap(struct xokd *x);
+struct app *app_by_id(struct xokd *x, uint32_t id);
+bool app_in_group(const struct xokd *x, int fd, uid_t uid, gid_t gid);
+int op_hello(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+
+/* ---- region.c ---- */
+int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd);
+int op_region_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd);
+/* Maps a sealed memfd after checking it (regular, >= size, F_SEAL_SHRINK). */
+int region_map_fd(struct app *a, int fd, uint64_t size, bool readonly, struct region **out);
+struct region *region_lookup(struct app *a, uint32_t id);
+/*
+ * Resolves <ref.region, ref.offset> .. + len in app a's regions (or, if allow_table, a
+ * published table) with overflow-safe bounds and the given alignment, into a pointer and
+ * the region.  Does not take a reference.  Returns 0, -ENOENT (no such region), -EINVAL
+ * (pad, alignment, or range).
+ */
+int region_resolve(struct xokd *x, struct app *a, uint32_t region, uint64_t offset, uint64_t len,
+		   uint64_t align, bool allow_table, void **ptr, struct region **reg);
+void region_get(struct region *r);
+void region_put(struct region *r);
+void region_free(struct region *r);
+void region_reclaim(struct app *a); /* all of a's regions: users must be gone */
+
+/* ---- ring.c ---- */
+int op_ring_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		int *rep_fd);
+int op_ring_mod(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		int *rep_fd);
+int op_ring_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		int *rep_fd);
+struct ring *ring_lookup(struct app *a, uint32_t id);
+/* Copies a frame into the ring's next entry; -ENOBUFS when it is not xokd's. */
+int ring_publish(struct ring *r, const uint8_t *frame, uint32_t len, uint32_t ifindex,
+		 uint32_t filter_id, uint16_t flags, uint64_t rx_ns);
+void ring_reclaim(struct xokd *x, struct app *a);
+
+/* ---- filter.c ---- */
+int filter_init(struct xokd *x);
+void filter_fini(struct xokd *x);
+int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd);
+int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		  int *rep_fd);
+int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+	       int *rep_fd);
+struct filter *filter_lookup(struct xokd *x, uint32_t id);
+/* Regenerates and installs the DPF program on every interface; 0 or -errno. */
+int filter_compile(struct xokd *x);
+void filter_sync(struct xokd *x); /* filter_compile if the set changed */
+void filter_reclaim(struct xokd *x, struct app *a);
+
+/* ---- iface.c ---- */
+int iface_open(struct xokd *x, struct iface *ifc, const struct xokd_iface_cfg *cfg);
+void iface_close(struct xokd *x, struct iface *ifc);
+int iface_fake(struct xokd *x, const char *name, uint32_t ifindex, uint32_t mtu);
+struct iface *iface_by_index(struct xokd *x, uint32_t ifindex);
+int iface_install(struct xokd *x, struct iface *ifc, int prog_fd); /* -1: empty the slot */
+int iface_xskmap_fd(const struct iface *ifc);
+void iface_entry_stats(const struct iface *ifc, uint64_t out[]);
+uint32_t iface_frame_max(const struct iface *ifc); /* largest frame it transmits */
+int op_info(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+
+/* ---- umem.c ---- */
+int umem_create(struct xport *p);
+void umem_destroy(struct xport *p);
+uint8_t *umem_frame(struct xport *p, uint64_t addr);
+int umem_tx_alloc(struct xport *p, uint64_t *addr);
+void umem_tx_release(struct xport *p, uint64_t addr);
+
+/* ---- xsk.c ---- */
+int xport_open(struct xokd *x, struct iface *ifc, uint32_t queue, struct xport **out);
+int xport_fake(struct iface *ifc, uint32_t queue, struct xport **out);
+void xport_close(struct xokd *x, struct xport *p);
+/* rx: peeks up to n descriptors; returns how many, with their addr/len. */
+uint32_t xport_rx_peek(struct xport *p, uint32_t n, uint64_t *addr, uint32_t *len);
+void xport_rx_done(struct xport *p, const uint64_t *addr, uint32_t n); /* back to fill ring */
+int xport_tx_submit(struct xport *p, uint64_t addr, uint32_t len);
+void xport_tx_kick(struct xport *p);
+uint32_t xport_comp_take(struct xport *p, uint64_t *addr, uint32_t n);
+int xport_fd(const struct xport *p);
+uint64_t xport_kernel_drops(const struct xport *p);
+
+/* ---- rx.c ---- */
+void rx_port(struct xokd *x, struct xport *p);
+/* Delivers one frame given its DPF metadata (what rx_port does per descriptor). */
+void rx_deliver(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t len,
+		const struct dpf_xdp_meta *m, uint64_t rx_ns);
+
+/* ---- tx.c ---- */
+int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		int *rep_fd);
+int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+	       int *rep_fd);
+void tx_kick(struct xokd *x, struct app *a);	/* its eventfd fired */
+void tx_run(struct xokd *x);			/* drain TXQs round-robin */
+void tx_complete(struct xokd *x, struct xport *p);
+bool tx_busy(const struct xokd *x);		/* work left for the next iteration */
+void tx_reclaim(struct xokd *x, struct app *a);
+
+/* ---- wk.c ---- */
+int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+bool wk_eval(const struct wkpred *p, uint64_t now);
+void wk_touch(struct xokd *x, struct app *a);
+void wk_run(struct xokd *x);		/* evaluate touched apps, wake the sleeping true ones */
+void wk_timer(struct xokd *x);		/* timer_fd fired */
+void wk_table_changed(struct xokd *x, struct region *table);
+void wk_reclaim(struct xokd *x, struct app *a);
+
+/* ---- table.c ---- */
+int op_table_publish(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		     int *rep_fd);
+int op_table_get(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		 int *rep_fd);
+int op_table_notify(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
+		    int *rep_fd);
+struct region *table_region(struct xokd *x, uint32_t region_id);
+void table_fini(struct xokd *x);
+
+/* ---- stats.c ---- */
+int op_stats(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+
+#endif /* XOK_KERN_H */

@@ -1,0 +1,49 @@
+/* log.c - stderr logging with a module prefix ("xokd: dpf: insert rejected: ...") */
+#include <stdio.h>
+
+#include "kern.h"
+
+static void vlog(const char *mod, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	fprintf(stderr, "xokd: %s: %s\n", mod, buf);
+}
+
+void xlog(const char *mod, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(mod, fmt, ap);
+	va_end(ap);
+}
+
+void xdbg(const struct xokd *x, const char *mod, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!x->cfg.verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(mod, fmt, ap);
+	va_end(ap);
+}
+
+void app_log(struct app *a, const char *mod, const char *fmt, ...)
+{
+	char buf[448];
+	va_list ap;
+
+	if (a->log_budget == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (--a->log_budget == 0)
+		xlog(mod, "app %u (pid %d): %s (further errors of this app not logged)", a->id,
+		     (int)a->pid, buf);
+	else
+		xlog(mod, "app %u (pid %d): %s", a->id, (int)a->pid, buf);
+}

@@ -1,0 +1,446 @@
+/* tx.c - the transmit path: TXQ fast path, NET_XMIT slow path, completions */
+
+/*
+ * A frame is described by up to XOK_XMIT_PIECES <region, offset, len> pieces of the
+ * sender's own regions.  xokd copies the descriptor out of shared memory first (the app
+ * could change it under us), validates every field -- each piece must lie inside one of the
+ * sender's regions, checked as offset <= size && len <= size - offset so that no sum can
+ * overflow -- then gathers the pieces into a UMEM frame (the one transmit copy) and hands
+ * it to the AF_XDP tx ring.  When the completion ring returns the frame, the notification
+ * word is decremented atomically (the paper's net_xmit) and the app is touched for its
+ * predicate.  The notification word's region is pinned (referenced) until then.
+ *
+ * TXQs are drained round-robin, XOK_TX_BATCH descriptors per app per turn, so one app's
+ * burst cannot starve another.  When a TXQ is empty xokd sets XOK_TXQ_NEED_WAKEUP, fences,
+ * and looks once more (the app advances prod, fences, then reads the flag: one of the two
+ * sees the other).  An app at its in-flight limit or an interface out of transmit frames
+ * stays on the work list until completions free some.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "kern.h"
+
+struct tx_frame {
+	struct iface *ifc;
+	uint32_t npieces;
+	uint32_t len;
+	const uint8_t *piece[XOK_XMIT_PIECES];
+	uint32_t plen[XOK_XMIT_PIECES];
+	struct region *nreg; /* notification word's region, NULL = none */
+	uint32_t *notify;
+};
+
+enum tx_drain { TX_EMPTY, TX_MORE, TX_BLOCKED };
+
+static int tx_notify_resolve(struct xokd *x, struct app *a, const struct xok_tx_desc *d,
+			     struct tx_frame *t)
+{
+	void *p;
+
+	t->nreg = NULL;
+	t->notify = NULL;
+	if (d->notify.pad)
+		return -EINVAL;
+	if (d->notify.region == 0)
+		return d->notify.offset ? -EINVAL : 0;
+	if (region_resolve(x, a, d->notify.region, d->notify.offset, 4, 4, false, &p, &t->nreg))
+		return -EFAULT;
+	t->notify = p;
+	return 0;
+}
+
+/* Validates a descriptor (already copied out of shared memory) into t. */
+static int tx_validate(struct xokd *x, struct app *a, const struct xok_tx_desc *d,
+		       struct tx_frame *t)
+{
+	uint64_t total = 0;
+	uint32_t i;
+	int err;
+
+	if (d->flags || d->pad)
+		return -EINVAL;
+	if (d->npieces == 0 || d->npieces > XOK_XMIT_PIECES)
+		return -EINVAL;
+	if (!ctl_pad_zero(&d->pieces[d->npieces],
+			  (XOK_XMIT_PIECES - d->npieces) * sizeof(struct xok_piece)))
+		return -EINVAL;
+	t->ifc = iface_by_index(x, d->ifindex);
+	if (!t->ifc)
+		return -ENODEV;
+	err = tx_notify_resolve(x, a, d, t);
+	if (err)
+		return err;
+	t->npieces = d->npieces;
+	for (i = 0; i < d->npieces; i++) {
+		const struct xok_piece *pc = &d->pieces[i];
+		struct region *r;
+		void *p;
+
+		if (region_resolve(x, a, pc->region, pc->offset, pc->len, 1, false, &p, &r))
+			return -EFAULT; /* not memory this app registered */
+		t->piece[i] = p;
+		t->plen[i] = pc->len;
+		total += pc->len;
+	}
+	if (total < XOK_TX_FRAME_MIN)
+		return -EINVAL;
+	if (total > iface_frame_max(t->ifc))
+		return -EMSGSIZE;
+	t->len = (uint32_t)total;
+	return 0;
+}
+
+/* Gathers t into a UMEM frame and queues it; -EAGAIN when out of frames or over limit. */
+static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t)
+{
+	struct xport *p = t->ifc->ports[0];
+	struct tx_pend *pd;
+	uint64_t addr;
+	uint8_t *dst;
+	uint32_t i;
+
+	if (!p)
+		return -ENETDOWN;
+	if (a->tx_inflight >= XOK_APP_TX_INFLIGHT_MAX)
+		return -EAGAIN;
+	if (umem_tx_alloc(p, &addr))
+		return -EAGAIN;
+	dst = umem_frame(p, addr);
+	for (i = 0; i < t->npieces; i++) {
+		memcpy(dst, t->piece[i], t->plen[i]);
+		dst += t->plen[i];
+	}
+	if (xport_tx_submit(p, addr, t->len)) {
+		umem_tx_release(p, addr);
+		return -EAGAIN;
+	}
+	pd = &p->pend[addr / XOK_UMEM_FRAME_SIZE];
+	pd->app = a;
+	pd->region = t->nreg;
+	pd->word = t->notify;
+	if (t->nreg)
+		region_get(t->nreg);
+	a->tx_inflight++;
+	a->tx_frames++;
+	t->ifc->tx++;
+	t->ifc->tx_bytes += t->len;
+	if (p->fake && x->tx_hook)
+		x->tx_hook(x, t->ifc, umem_frame(p, addr), t->len);
+	return 0;
+}
+
+static void tx_kick_all(struct xokd *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->niface; i++)
+		if (x->ifaces[i].nports)
+			xport_tx_kick(x->ifaces[i].ports[0]);
+}
+
+static void tx_complete_all(struct xokd *x)
+{
+	uint32_t i;
+
+	for (i = 0; i < x->niface; i++)
+		if (x->ifaces[i].nports && x->ifaces[i].ports[0]->tx_outstanding)
+			tx_complete(x, x->ifaces[i].ports[0]);
+}
+
+int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
+{
+	const struct xok_tx_desc *d = req;
+	struct tx_frame t;
+	int err;
+
+	(void)fd;
+	(void)rep;
+	(void)rep_fd;
+	if (d->status) {
+		a->tx_rejected++;
+		return -EINVAL;
+	}
+	err = tx_validate(x, a, d, &t);
+	if (!err)
+		err = tx_send(x, a, &t);
+	if (err) {
+		a->tx_rejected++;
+		return err;
+	}
+	xport_tx_kick(t.ifc->ports[0]);
+	return 0;
+}
+
+void tx_complete(struct xokd *x, struct xport *p)
+{
+	uint64_t addr[64];
+	uint32_t n, i;
+
+	while ((n = xport_comp_take(p, addr, 64)) > 0) {
+		for (i = 0; i < n; i++) {
+			uint64_t frame = addr[i] / XOK_UMEM_FRAME_SIZE;
+			struct tx_pend *pd;
+
+			if (frame >= XOK_UMEM_FRAMES)
+				continue;
+			pd = &p->pend[frame];
+			if (pd->app) {
+				if (pd->word) {
+					__atomic_fetch_sub(pd->word, 1, __ATOMIC_SEQ_CST);
+					region_put(pd->region);
+					wk_touch(x, pd->app);
+				}
+				pd->app->tx_inflight--;
+			}
+			memset(pd, 0, sizeof(*pd));
+			umem_tx_release(p, addr[i]);
+			if (p->tx_outstanding)
+				p->tx_outstanding--;
+		}
+	}
+}
+
+/* ---- the shared-memory queue ---- */
+
+static void txq_free(struct xokd *x, struct txq *q)
+{
+	loop_del(x, q->efd);
+	close(q->efd);
+	region_put(q->region);
+	free(q);
+}
+
+static bool fd_is_eventfd(int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = 0;
+	return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
+{
+	const struct xok_txq_set *m = req;
+	struct txq *q;
+	uint64_t bytes;
+	void *p;
+	int err;
+
+	(void)rep;
+	(void)rep_fd;
+	if (m->pad || m->at.pad)
+		return -EINVAL;
+	if (m->at.region == 0 && m->at.offset == 0 && m->nentries == 0) {
+		if (*fd >= 0)
+			return -EINVAL;
+		if (a->txq) {
+			txq_free(x, a->txq);
+			a->txq = NULL;
+		}
+		if (list_linked(&a->txwork_link))
+			list_del(&a->txwork_link);
+		return 0;
+	}
+	if (m->nentries == 0 || m->nentries > XOK_TXQ_ENTRIES_MAX ||
+	    (m->nentries & (m->nentries - 1)))
+		return -EINVAL;
+	if (*fd < 0 || !fd_is_eventfd(*fd)) {
+		app_log(a, "tx", "txq_set rejected: the fd is not an eventfd");
+		return -EINVAL;
+	}
+	bytes = sizeof(struct xok_txq_hdr) + (uint64_t)m->nentries * sizeof(struct xok_tx_desc);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	err = region_resolve(x, a, m->at.region, m->at.offset, bytes, 64, false, &p, &q->region);
+	if (err) {
+		free(q);
+		return err;
+	}
+	q->hdr = p;
+	q->descs = (struct xok_tx_desc *)((uint8_t *)p + sizeof(struct xok_txq_hdr));
+	q->nentries = m->nentries;
+	q->efd = *fd;
+	q->ev.kind = EV_TXQ;
+	q->ev.obj = a;
+	/*
+	 * Edge-triggered, and never read: every write to an eventfd is a new edge, and xokd
+	 * must not read from a file description the app shares (it could make it blocking
+	 * and drain it first, stalling xokd in read()).
+	 */
+	err = loop_add(x, q->efd, EPOLLIN | EPOLLET, &q->ev);
+	if (err) {
+		free(q);
+		return err;
+	}
+	*fd = -1;
+	region_get(q->region);
+	if (a->txq)
+		txq_free(x, a->txq);
+	a->txq = q;
+	xok_store_release(&q->hdr->cons, 0);
+	__atomic_store_n(&q->hdr->flags, x->cfg.busy_poll ? 0 : XOK_TXQ_NEED_WAKEUP,
+			 __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+void tx_kick(struct xokd *x, struct app *a)
+{
+	if (!a->txq)
+		return;
+	__atomic_store_n(&a->txq->hdr->flags, 0, __ATOMIC_RELAXED);
+	if (!list_linked(&a->txwork_link))
+		list_add_tail(&a->txwork_link, &x->txwork);
+}
+
+static void txq_finish(struct xokd *x, struct app *a, struct txq *q, uint32_t idx, int err,
+		       const struct tx_frame *t)
+{
+	struct xok_tx_desc *slot = &q->descs[idx];
+
+	__atomic_store_n(&slot->status, (uint32_t)-err, __ATOMIC_RELAXED);
+	if (err && t && t->notify) {
+		__atomic_fetch_sub(t->notify, 1, __ATOMIC_SEQ_CST);
+		wk_touch(x, a);
+	}
+	q->cons++;
+	xok_store_release(&q->hdr->cons, q->cons);
+}
+
+static enum tx_drain tx_drain(struct xokd *x, struct app *a, uint32_t budget)
+{
+	struct txq *q = a->txq;
+	uint32_t prod, n = 0;
+
+	prod = xok_load_acquire(&q->hdr->prod);
+	if (prod - q->cons > q->nentries) {
+		app_log(a, "tx", "TXQ prod %u is more than %u ahead of cons %u: queue ignored "
+			"until fixed", prod, q->nentries, q->cons);
+		return TX_EMPTY;
+	}
+	while (q->cons != prod && n < budget) {
+		uint32_t idx = q->cons & (q->nentries - 1);
+		struct xok_tx_desc d;
+		struct tx_frame t;
+		int err;
+
+		memcpy(&d, &q->descs[idx], sizeof(d)); /* the app may scribble on the slot */
+		err = tx_validate(x, a, &d, &t);
+		if (err) {
+			struct tx_frame nt;
+
+			a->tx_rejected++;
+			app_log(a, "tx", "descriptor %u rejected (%d)", q->cons, err);
+			txq_finish(x, a, q, idx, err,
+				   tx_notify_resolve(x, a, &d, &nt) == 0 ? &nt : NULL);
+		} else {
+			err = tx_send(x, a, &t);
+			if (err == -EAGAIN)
+				return TX_BLOCKED;
+			if (err)
+				a->tx_rejected++;
+			txq_finish(x, a, q, idx, err, err ? &t : NULL);
+		}
+		n++;
+	}
+	return q->cons != prod ? TX_MORE : TX_EMPTY;
+}
+
+/* Queue empty: set need-wakeup, then look once more.  True if it really is idle. */
+static bool txq_idle(struct xokd *x, struct txq *q)
+{
+	if (x->cfg.busy_poll)
+		return true;
+	__atomic_store_n(&q->hdr->flags, XOK_TXQ_NEED_WAKEUP, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (xok_load_acquire(&q->hdr->prod) == q->cons)
+		return true;
+	__atomic_store_n(&q->hdr->flags, 0, __ATOMIC_RELAXED);
+	return false;
+}
+
+void tx_run(struct xokd *x)
+{
+	int rounds;
+
+	for (rounds = 0; rounds < 64 && !list_empty(&x->txwork); rounds++) {
+		struct app *a, *n;
+		bool progress = false;
+		struct list_head more;
+
+		list_init(&more);
+		list_for_each_entry_safe(a, n, &x->txwork, txwork_link) {
+			uint32_t cons0;
+			enum tx_drain r;
+
+			list_del(&a->txwork_link);
+			if (!a->txq)
+				continue;
+			cons0 = a->txq->cons;
+			r = tx_drain(x, a, XOK_TX_BATCH);
+			if (a->txq->cons != cons0)
+				progress = true;
+			if (r == TX_EMPTY && txq_idle(x, a->txq))
+				continue;
+			list_add_tail(&a->txwork_link, &more);
+		}
+		/* round-robin: the survivors go again, in the same order */
+		if (!list_empty(&more)) {
+			more.next->prev = &x->txwork;
+			more.prev->next = &x->txwork;
+			x->txwork = more;
+		}
+		tx_kick_all(x);
+		tx_complete_all(x);
+		if (!progress)
+			break;
+	}
+	tx_complete_all(x);
+}
+
+bool tx_busy(const struct xokd *x)
+{
+	return !list_empty(&x->txwork);
+}
+
+void tx_reclaim(struct xokd *x, struct app *a)
+{
+	uint32_t i, q, f;
+
+	if (list_linked(&a->txwork_link))
+		list_del(&a->txwork_link);
+	if (a->txq) {
+		txq_free(x, a->txq);
+		a->txq = NULL;
+	}
+	if (a->tx_inflight == 0)
+		return;
+	/* frames already in UMEM still go out; only the notifications are forgotten */
+	for (i = 0; i < x->niface; i++)
+		for (q = 0; q < x->ifaces[i].nports; q++) {
+			struct xport *p = x->ifaces[i].ports[q];
+
+			for (f = 0; f < XOK_UMEM_FRAMES; f++) {
+				struct tx_pend *pd = &p->pend[f];
+
+				if (pd->app != a)
+					continue;
+				if (pd->region)
+					region_put(pd->region);
+				pd->app = NULL;
+				pd->region = NULL;
+				pd->word = NULL;
+			}
+		}
+	a->tx_inflight = 0;
+}

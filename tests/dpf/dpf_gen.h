@@ -1,0 +1,19 @@
+/* dpf_gen.h - random filters and frames for differential testing (tests and fuzzer) */
+#ifndef XOK_DPF_GEN_H
+#define XOK_DPF_GEN_H
+
+#include "dpf_test_util.h"
+
+/* A random valid filter over Ethernet/IPv4/TCP/UDP-like fields, drawn from small value pools
+ * so that random filters often relate and random frames often match. */
+void gen_filter(struct rng *r, struct dpf_filter *f);
+/* A random frame (14..max bytes, max <= 1600): mostly well-formed headers with IP options,
+ * truncations, odd ethertypes, sometimes plain noise.  Returns the length. */
+size_t gen_frame(struct rng *r, uint8_t *buf, size_t max);
+
+/* Fills s with up to nfilters random tree filters (keeping those it accepts), up to ncopy copy
+ * filters, and deletes a few.  Ids start at *next_id. */
+void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy,
+	     uint32_t *next_id);
+
+#endif /* XOK_DPF_GEN_H */

@@ -1,0 +1,241 @@
+# lib.sh - shared helpers for the netns integration tests: namespaces, veths, processes, checks
+#
+# Source it from a bash test script (meson runs: bash tests/netns/NAME.sh, env for paths):
+#
+#   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#   xt_require_root                  # exit 77 (meson: SKIP) unless root with `ip netns`
+#   xt_require_cmds curl wrk         # exit 77 if a tool is missing
+#   xt_init                          # names for this run, temp dir $XT_TMP, cleanup trap
+#   xt_netns NS_SRV srv              # namespace "$XT_PREFIX-srv", lo up; name in $NS_SRV
+#   xt_netns NS_CLI cli
+#   xt_veth "$NS_SRV" "$NS_CLI"      # veth pair $XT_IF_A <-> $XT_IF_B, up, with
+#                                    # $XT_ADDR_A/24 <-> $XT_ADDR_B/24 in 198.18.0.0/15
+#   xt_spawn "$NS_SRV" prog args >"$XT_TMP/log" 2>&1   # background; its PID in $XT_PID
+#   xt_wait_port "$NS_CLI" "$XT_ADDR_A" 80 || xt_die "server did not start"
+#   xt_check "GET works" xt_in "$NS_CLI" curl -sf "http://$XT_ADDR_A/"
+#   xt_finish                        # summary; exit 1 if any check failed
+#
+# Conventions:
+# - Everything a run creates carries XT_PREFIX ("xt" + the shell's PID), so concurrent runs
+#   never collide; interface names stay within the 15-character limit (IFNAMSIZ - 1).
+# - Addresses come only from 198.18.0.0/15 (RFC 2544 benchmarking space). The /24 of each
+#   veth is derived from the PID and a per-run counter: 198.(18 + k/256).(k%256).0/24.
+# - Cleanup (on any exit, INT or TERM) kills only the PIDs started with xt_spawn, deletes
+#   only the links and namespaces created here, then removes $XT_TMP.
+# - xt_on_exit CMD registers extra cleanup (e.g. unmounting a tmpfs); such commands run once
+#   the spawned processes are gone, before links and namespaces go, last registered first.
+# - A namespace argument of "-" means the initial namespace (e.g. the end that xokd attaches
+#   to); xt_veth --no-addr-a leaves end A without a Linux address for the same purpose.
+# - Functions return non-zero on failure instead of exiting, except xt_die and xt_require_*.
+
+XT_PIDS=()
+XT_ON_EXIT=()
+XT_NETNS=()
+XT_LINKS=() # veth ends left in the initial namespace
+XT_FAILS=0
+XT_CHECKS=0
+XT_NVETH=0
+
+xt_log() {
+	printf '%s: %s\n' "${XT_NAME:-netns}" "$*" >&2
+}
+
+xt_die() {
+	xt_log "FATAL: $*"
+	exit 1
+}
+
+# Exit 77 (skipped) unless we can create namespaces.
+xt_require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root (network namespaces)"
+		exit 77
+	fi
+	if ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
+		echo "SKIP: iproute2 with netns support is missing"
+		exit 77
+	fi
+}
+
+# Exit 77 (skipped) if any of the named tools is missing.
+xt_require_cmds() {
+	local c
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null; then
+			echo "SKIP: $c is not installed"
+			exit 77
+		fi
+	done
+}
+
+# Set up names, the temp dir and the cleanup trap. Call once, before anything else.
+xt_init() {
+	XT_NAME=${XT_NAME:-$(basename "$0" .sh)}
+	XT_PREFIX="xt$$"
+	XT_TMP=$(mktemp -d "/tmp/$XT_PREFIX.XXXXXX") || xt_die "mktemp failed"
+	trap xt_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Kill what we started, delete what we created. Runs once, from the EXIT trap.
+xt_cleanup() {
+	local rc=$? pid i
+	trap - EXIT
+	for pid in "${XT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${XT_PIDS[@]}"; do
+		for i in $(seq 30); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for ((i = ${#XT_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${XT_ON_EXIT[i]}"
+	done
+	for i in "${XT_LINKS[@]}"; do
+		ip link del "$i" 2>/dev/null
+	done
+	# Deleting a namespace deletes the veth ends inside it (and so their peers).
+	for i in "${XT_NETNS[@]}"; do
+		ip netns del "$i" 2>/dev/null
+	done
+	[ -n "${XT_TMP:-}" ] && [ -z "${XT_KEEP_TMP:-}" ] && rm -rf "$XT_TMP"
+	exit "$rc"
+}
+
+# xt_on_exit CMD: run the shell command string CMD at cleanup (see the conventions above).
+xt_on_exit() {
+	XT_ON_EXIT+=("$1")
+}
+
+# xt_netns VAR NAME: create namespace "$XT_PREFIX-NAME" with lo up; store its name in VAR.
+xt_netns() {
+	local ns="$XT_PREFIX-$2"
+	ip netns add "$ns" || return 1
+	XT_NETNS+=("$ns")
+	ip -n "$ns" link set lo up || return 1
+	printf -v "$1" '%s' "$ns"
+}
+
+# xt_in NS CMD...: run CMD in namespace NS ("-": the initial namespace).
+xt_in() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then
+		"$@"
+	else
+		ip netns exec "$ns" "$@"
+	fi
+}
+
+# xt_veth [--no-addr-a] NS_A NS_B: a veth pair between two namespaces, both ends up.
+# Sets XT_IF_A, XT_IF_B (interface names), XT_ADDR_A, XT_ADDR_B (198.18.X.1 and .2),
+# XT_SUBNET (198.18.X.0/24). Each call in a run gets another /24.
+xt_veth() {
+	local addr_a=1
+	[ "$1" = --no-addr-a ] && { addr_a=0; shift; }
+	local ns_a=$1 ns_b=$2 n=$XT_NVETH
+	local k=$(((($$ % 256) * 2 + n) % 512))
+	local net="198.$((18 + k / 256)).$((k % 256))"
+	XT_NVETH=$((n + 1))
+	XT_IF_A="${XT_PREFIX}v${n}a"
+	XT_IF_B="${XT_PREFIX}v${n}b"
+	XT_ADDR_A="$net.1"
+	XT_ADDR_B="$net.2"
+	# shellcheck disable=SC2034 # for the caller
+	XT_SUBNET="$net.0/24"
+	ip link add "$XT_IF_A" type veth peer name "$XT_IF_B" || return 1
+	XT_LINKS+=("$XT_IF_A")
+	if [ "$ns_a" != - ]; then ip link set "$XT_IF_A" netns "$ns_a" || return 1; fi
+	if [ "$ns_b" != - ]; then ip link set "$XT_IF_B" netns "$ns_b" || return 1; fi
+	if [ "$addr_a" = 1 ]; then
+		xt_in "$ns_a" ip addr add "$XT_ADDR_A/24" dev "$XT_IF_A" || return 1
+	fi
+	xt_in "$ns_b" ip addr add "$XT_ADDR_B/24" dev "$XT_IF_B" || return 1
+	xt_in "$ns_a" ip link set "$XT_IF_A" up || return 1
+	xt_in "$ns_b" ip link set "$XT_IF_B" up || return 1
+}
+
+# xt_spawn NS CMD...: start CMD in the background in NS; its PID goes to XT_PID and to the
+# cleanup list. `ip netns exec` execs CMD, so the PID is CMD's own. Redirect as usual.
+xt_spawn() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then
+		"$@" &
+	else
+		ip netns exec "$ns" "$@" &
+	fi
+	XT_PID=$!
+	XT_PIDS+=("$XT_PID")
+}
+
+# xt_stop PID [SIGNAL [TIMEOUT_S]]: signal a spawned process (default TERM), wait up to
+# TIMEOUT_S (default 5) for it to exit. Returns its exit status, or 124 if it did not exit
+# (it is then killed).
+xt_stop() {
+	local pid=$1 sig=${2:-TERM} t=${3:-5} i rc
+	kill "-$sig" "$pid" 2>/dev/null
+	for i in $(seq $((t * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+	rc=$?
+	local keep=() p
+	for p in "${XT_PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+	XT_PIDS=("${keep[@]}")
+	return "$rc"
+}
+
+# xt_wait_port NS ADDR PORT [TIMEOUT_S]: wait until a TCP connect from NS succeeds.
+xt_wait_port() {
+	local ns=$1 addr=$2 port=$3 t=${4:-10} i
+	for i in $(seq $((t * 20))); do
+		if xt_in "$ns" timeout 1 bash -c "exec 3<>/dev/tcp/$addr/$port" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# xt_check DESCRIPTION CMD...: run CMD; count and report a failure if it fails.
+xt_check() {
+	local what=$1
+	shift
+	XT_CHECKS=$((XT_CHECKS + 1))
+	if "$@"; then
+		echo "ok: $what"
+	else
+		echo "FAIL: $what"
+		XT_FAILS=$((XT_FAILS + 1))
+	fi
+}
+
+# xt_expect_eq DESCRIPTION GOT WANT: a check that two strings are equal.
+xt_expect_eq() {
+	XT_CHECKS=$((XT_CHECKS + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1: got '$2', want '$3'"
+		XT_FAILS=$((XT_FAILS + 1))
+	fi
+}
+
+# Print the summary and exit: 0 if every check passed, 1 otherwise.
+xt_finish() {
+	echo "$XT_NAME: $((XT_CHECKS - XT_FAILS))/$XT_CHECKS checks passed"
+	[ "$XT_FAILS" -eq 0 ] && exit 0
+	exit 1
+}

@@ -21,9 +21,9 @@
 
 /* Per-CPU counters of the entry program, indices into the `entry_stats` map. */
 enum xok_entry_stat {
-	XOK_ESTAT_RX = 0,    /* frames seen */
-	XOK_ESTAT_RX_BYTES,  /* their bytes */
-	XOK_ESTAT_NO_PROG,   /* tail call failed: slot empty -> unmatched verdict */
+	XOK_ESTAT_RX = 0,   /* frames seen */
+	XOK_ESTAT_RX_BYTES, /* their bytes */
+	XOK_ESTAT_NO_PROG,  /* tail call failed: slot empty -> unmatched verdict */
 	XOK_ESTAT_NR
 };
 

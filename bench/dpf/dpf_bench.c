@@ -21,6 +21,7 @@
 #include <linux/bpf.h>
 
 #include "xok/dpf.h"
+#include "dpf_gen.h"
 #include "dpf_test_util.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
@@ -67,8 +68,14 @@ static double time_frame(int fd, const uint8_t *frame, size_t len)
 
 static size_t tcp_frame(uint8_t *buf, uint32_t src, uint16_t sport, uint16_t dport)
 {
-	struct frame_spec fs = {.ethertype = 0x0800, .ihl = 5, .proto = 6, .src = src,
-				.dst = LOCAL, .sport = sport, .dport = dport, .len = 64};
+	struct frame_spec fs = {.ethertype = 0x0800,
+				.ihl = 5,
+				.proto = 6,
+				.src = src,
+				.dst = LOCAL,
+				.sport = sport,
+				.dport = dport,
+				.len = 64};
 
 	return frame_build(buf, 64, &fs);
 }
@@ -171,8 +178,8 @@ static void print_row(const struct row *r, double base)
 static double empty_baseline(void)
 {
 	struct bpf_insn insns[] = {
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
-		{.code = BPF_JMP | BPF_EXIT},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	struct dpf_prog p = {insns, 2};
 	uint8_t frame[64];
@@ -275,6 +282,11 @@ static void mk_conn(struct dpf_filter *f, unsigned i)
 	dpf_filter_tcp_4tuple(f, LOCAL, 80, PEER(i), (uint16_t)(40000 + 3 * i));
 }
 
+static void mk_busy_conn(struct dpf_filter *f, unsigned i)
+{
+	dpf_filter_tcp_4tuple(f, MIX_LOCAL, 8000, IP(172, 17, 0, 0) + i, (uint16_t)(1024 + i));
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned ns_ports[] = {1, 16, 256, 4096};
@@ -359,8 +371,8 @@ int main(int argc, char **argv)
 		double raw = r4096->merged / r1->merged;
 		double net = (r4096->merged - base) / (r1->merged - base);
 
-		printf("  merged cost(4096)/cost(1): %.2f raw, %.2f net   (target <= 1.3: %s)\n", raw,
-		       net, raw <= 1.3 ? "PASS" : "FAIL");
+		printf("  merged cost(4096)/cost(1): %.2f raw, %.2f net   (target <= 1.3: %s)\n",
+		       raw, net, raw <= 1.3 ? "PASS" : "FAIL");
 		failed |= raw > 1.3;
 	}
 	if (r256 && r256->linear > 0) {
@@ -389,6 +401,21 @@ int main(int argc, char **argv)
 
 		failed |= bench_install("mix (conns under 80)", s, 4096 + 6, mk_conn, 5000) != 0;
 		dpf_set_free(s);
+	}
+	{
+		unsigned ntree;
+		uint32_t failed_id;
+		int err;
+		struct dpf_set *s = gen_mixed_set(9999, &ntree, &err, &failed_id);
+
+		if (!s) {
+			printf("  busy host: insert of %u failed: %s\n", failed_id, strerror(-err));
+			failed = 1;
+		} else {
+			failed |= bench_install("busy host (10k mixed)", s, ntree + 1, mk_busy_conn,
+						1) != 0;
+			dpf_set_free(s);
+		}
 	}
 	return failed;
 }

@@ -42,11 +42,11 @@ static int parse_mac(const char *s, uint8_t m[6])
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"iface", required_argument, NULL, 'i'}, {"dst-mac", required_argument, NULL, 'm'},
-		{"src-mac", required_argument, NULL, 'M'}, {"src", required_argument, NULL, 's'},
-		{"dst", required_argument, NULL, 'd'}, {"dport", required_argument, NULL, 'p'},
-		{"seconds", required_argument, NULL, 't'}, {"pps", required_argument, NULL, 'r'},
-		{"size", required_argument, NULL, 'z'}, {0},
+	    {"iface", required_argument, NULL, 'i'},   {"dst-mac", required_argument, NULL, 'm'},
+	    {"src-mac", required_argument, NULL, 'M'}, {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'd'},     {"dport", required_argument, NULL, 'p'},
+	    {"seconds", required_argument, NULL, 't'}, {"pps", required_argument, NULL, 'r'},
+	    {"size", required_argument, NULL, 'z'},    {0},
 	};
 	const char *ifname = NULL;
 	uint8_t dmac[6] = {0}, smac[6] = {0}, frames[BATCH][1514];
@@ -62,16 +62,35 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'i': ifname = optarg; break;
-		case 'm': parse_mac(optarg, dmac); break;
-		case 'M': parse_mac(optarg, smac); break;
-		case 's': inet_pton(AF_INET, optarg, &src); break;
-		case 'd': inet_pton(AF_INET, optarg, &dst); break;
-		case 'p': port = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'r': pps = atol(optarg); break;
-		case 'z': size = (size_t)atoi(optarg); break;
-		default: return 2;
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'm':
+			parse_mac(optarg, dmac);
+			break;
+		case 'M':
+			parse_mac(optarg, smac);
+			break;
+		case 's':
+			inet_pton(AF_INET, optarg, &src);
+			break;
+		case 'd':
+			inet_pton(AF_INET, optarg, &dst);
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			pps = atol(optarg);
+			break;
+		case 'z':
+			size = (size_t)atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!ifname || size < 60 || size > 1514) {

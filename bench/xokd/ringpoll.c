@@ -32,9 +32,9 @@ static void report(const char *what, uint64_t *v, size_t n)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"socket", required_argument, NULL, 'S'}, {"port", required_argument, NULL, 'p'},
-		{"seconds", required_argument, NULL, 't'}, {"latency", no_argument, NULL, 'l'},
-		{"entries", required_argument, NULL, 'E'}, {0},
+	    {"socket", required_argument, NULL, 'S'},  {"port", required_argument, NULL, 'p'},
+	    {"seconds", required_argument, NULL, 't'}, {"latency", no_argument, NULL, 'l'},
+	    {"entries", required_argument, NULL, 'E'}, {0},
 	};
 	const char *sock = NULL;
 	int port = 9, c, err;
@@ -50,15 +50,27 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'S': sock = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'l': latency = true; break;
-		case 'E': entries = (uint32_t)atoi(optarg); break;
-		default: return 2;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'l':
+			latency = true;
+			break;
+		case 'E':
+			entries = (uint32_t)atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
-	if ((err = exos_sys_open(sock, &sys)) || (err = exos_ring_create(sys, 256, entries, &ring))) {
+	if ((err = exos_sys_open(sock, &sys)) ||
+	    (err = exos_ring_create(sys, 256, entries, &ring))) {
 		fprintf(stderr, "ringpoll: setup: %s\n", strerror(-err));
 		return 1;
 	}

@@ -2,7 +2,9 @@
 # run.sh - xokd receive benchmark, one run: (1) a plain AF_XDP rx-drop, (2) xokd delivering
 # into a busy-polling app's ring, same veth, same sender; the ratio; (3) wake-up latency of
 # an app sleeping on its predicate.  Root; creates and removes its own namespaces.
-#   SECONDS_RUN=5 RATE_PPS=1000 FRAME=60 ./run.sh     (from the build dir: bench/xokd/run.sh)
+#   SECONDS_RUN=5 ROUNDS=3 RATE_PPS=1000 FRAME=60 ./run.sh   (build dir: bench/xokd/run.sh)
+# Each round runs the baseline and then xokd, alternating, so that background load hits
+# both alike; the medians and their ratio are reported.
 set -u
 B=$(cd "$(dirname "$0")" && pwd)
 XOKD=${XOKD:-$B/../../src/kern/xokd}
@@ -12,16 +14,17 @@ POLL=$B/bench-xokd-ringpoll
 SECS=${SECONDS_RUN:-5}
 RATE=${RATE_PPS:-1000}
 FRAME=${FRAME:-60}
+ROUNDS=${ROUNDS:-3}
 P=xb$$
 NS_X=$P-x NS_C=$P-c IFA=${P}a IFB=${P}b
 NET=198.19.$(($$ % 256))
 TMP=$(mktemp -d "/tmp/$P.XXXXXX")
-PIDS=()
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# only our own still-running background jobs (never a recycled PID)
+	for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null; done
+	wait
 	ip netns del "$NS_X" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	rm -rf "$TMP"
@@ -52,51 +55,73 @@ blast() { # SECONDS [ARGS]
 echo "xokd benchmark: veth $IFA (xokd side) <- $IFB (sender), ${FRAME}-byte frames," \
 	"${SECS}s per run, $(nproc) CPUs"
 
-# 1. baseline: plain AF_XDP rx-drop
-ip netns exec "$NS_X" "$DROP" --iface "$IFA" --seconds "$SECS" >"$TMP/drop.out" 2>&1 &
-DROP_PID=$!
-PIDS+=("$DROP_PID")
-wait_for "$TMP/drop.out" ready
-blast $((SECS + 2)) >"$TMP/blast1.out" &
-PIDS+=("$!")
-wait "$DROP_PID"
-wait
-BASE=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$TMP/drop.out")
-echo "  AF_XDP rx-drop:        $(cat "$TMP/drop.out" | tail -1)"
-echo "  sender:                $(cat "$TMP/blast1.out")"
+rate_of() { sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$1" | tail -1; }
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+start_xokd() {
+	SOCK=$TMP/xokd.sock
+	ip netns exec "$NS_X" "$XOKD" --iface "$IFA" --addr "$NET.1/24" --socket "$SOCK" \
+		>"$TMP/xokd.log" 2>&1 &
+	XOKD_PID=$!
+	wait_for "$TMP/xokd.log" ready
+}
+stop_xokd() {
+	kill -TERM "$XOKD_PID"
+	wait "$XOKD_PID"
+}
+app_run() { # OUT [ringpoll args]: the app against the sender; its output in OUT
+	local out=$1 app blaster
+	shift
+	"$POLL" --socket "$SOCK" --port 9000 --seconds "$SECS" "$@" >"$out" 2>&1 &
+	app=$!
+	wait_for "$out" ready
+	blast $((SECS + 2)) >"$out.blast" &
+	blaster=$!
+	wait "$app"
+	wait "$blaster"
+}
 
-# 2. xokd -> app ring (app busy-polls, returns entries at once)
-SOCK=$TMP/xokd.sock
-ip netns exec "$NS_X" "$XOKD" --iface "$IFA" --addr "$NET.1/24" --socket "$SOCK" \
-	>"$TMP/xokd.log" 2>&1 &
-XOKD_PID=$!
-PIDS+=("$XOKD_PID")
-wait_for "$TMP/xokd.log" ready
-"$POLL" --socket "$SOCK" --port 9000 --seconds "$SECS" >"$TMP/poll.out" 2>&1 &
-POLL_PID=$!
-PIDS+=("$POLL_PID")
-wait_for "$TMP/poll.out" ready
-blast $((SECS + 2)) >"$TMP/blast2.out" &
-BLAST_PID=$!
-PIDS+=("$BLAST_PID")
-wait "$POLL_PID"
-wait "$BLAST_PID"
-XOK=$(sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$TMP/poll.out")
-echo "  xokd -> app ring:      $(grep frames "$TMP/poll.out")"
-echo "  sender:                $(cat "$TMP/blast2.out")"
-if [ -n "$BASE" ] && [ -n "$XOK" ] && [ "$BASE" -gt 0 ]; then
-	echo "  ratio xokd/AF_XDP:     $(awk -v a="$XOK" -v b="$BASE" 'BEGIN {printf "%.1f%%", 100 * a / b}') (target >= 70%)"
-fi
+BASES=() BUSYS=() SLEEPS=()
+for r in $(seq "$ROUNDS"); do
+	# 1. baseline: plain AF_XDP rx-drop
+	ip netns exec "$NS_X" "$DROP" --iface "$IFA" --seconds "$SECS" >"$TMP/drop$r.out" 2>&1 &
+	DROP_PID=$!
+	wait_for "$TMP/drop$r.out" ready
+	blast $((SECS + 2)) >"$TMP/drop$r.out.blast" &
+	BLAST_PID=$!
+	wait "$DROP_PID"
+	wait "$BLAST_PID"
+	BASES+=("$(rate_of "$TMP/drop$r.out")")
 
+	# 2. xokd -> app ring: the app busy-polls (sched_yield when empty), returns at once
+	start_xokd
+	app_run "$TMP/busy$r.out"
+	BUSYS+=("$(rate_of "$TMP/busy$r.out")")
+	# 2b. the same, the app sleeping on its predicate between batches
+	app_run "$TMP/sleep$r.out" --latency
+	SLEEPS+=("$(rate_of "$TMP/sleep$r.out")")
+	stop_xokd
+	printf '  round %d: AF_XDP rx-drop %8s pps (sender %s pps) | xokd->ring, app busy-polls %8s pps (sender %s) | app sleeps %8s pps (sender %s)\n' \
+		"$r" "${BASES[-1]}" "$(rate_of "$TMP/drop$r.out.blast")" "${BUSYS[-1]}" \
+		"$(rate_of "$TMP/busy$r.out.blast")" "${SLEEPS[-1]}" "$(rate_of "$TMP/sleep$r.out.blast")"
+done
+BASE=$(median "${BASES[@]}")
+BUSY=$(median "${BUSYS[@]}")
+SLEEP=$(median "${SLEEPS[@]}")
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.1f%%", 100 * a / b; else print "n/a"}'; }
+echo "  median of $ROUNDS rounds:"
+echo "    AF_XDP rx-drop (baseline)          $BASE pps"
+echo "    xokd -> ring, app busy-polls        $BUSY pps   ratio $(pct "$BUSY" "$BASE") (target >= 70%)"
+echo "    xokd -> ring, app sleeps (wakeups)  $SLEEP pps   ratio $(pct "$SLEEP" "$BASE")"
+
+start_xokd
 # 3. wake-up latency: the app sleeps on its predicate; frames at RATE pps
 "$POLL" --socket "$SOCK" --port 9000 --seconds 3 --latency >"$TMP/lat.out" 2>&1 &
 POLL_PID=$!
-PIDS+=("$POLL_PID")
 wait_for "$TMP/lat.out" ready
 blast 4 --pps "$RATE" >"$TMP/blast3.out" &
 BLAST_PID=$!
-PIDS+=("$BLAST_PID")
 wait "$POLL_PID"
 wait "$BLAST_PID"
+stop_xokd
 echo "  wake-up latency at $RATE pps (app asleep between frames):"
 grep latency "$TMP/lat.out" | sed 's/^/    /'

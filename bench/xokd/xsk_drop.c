@@ -26,21 +26,25 @@
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"iface", required_argument, NULL, 'i'}, {"seconds", required_argument, NULL, 't'},
-		{"busy", no_argument, NULL, 'b'}, {"skb", no_argument, NULL, 's'}, {0},
+	    {"iface", required_argument, NULL, 'i'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"busy", no_argument, NULL, 'b'},
+	    {"skb", no_argument, NULL, 's'},
+	    {0},
 	};
 	struct xsk_umem_config ucfg = {RING, RING, FRAME_SIZE, 0, 0};
 	struct xsk_socket_config scfg = {
-		.rx_size = RING, .tx_size = RING,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
+	    .rx_size = RING,
+	    .tx_size = RING,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+	    .bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
 	};
 	LIBBPF_OPTS(bpf_link_create_opts, lo_opts);
 	struct xsk_ring_prod fill, tx;
 	struct xsk_ring_cons comp, rx;
 	struct xsk_redirect *skel;
 	struct xsk_umem *umem;
-	struct xsk_socket *xsk;
+	struct xsk_socket *xsk = NULL;
 	const char *ifname = NULL;
 	double seconds = 5;
 	bool busy = false, skb = false;
@@ -51,11 +55,20 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'i': ifname = optarg; break;
-		case 't': seconds = atof(optarg); break;
-		case 'b': busy = true; break;
-		case 's': skb = true; break;
-		default: return 2;
+		case 'i':
+			ifname = optarg;
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'b':
+			busy = true;
+			break;
+		case 's':
+			skb = true;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!ifname) {
@@ -70,9 +83,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xsk_drop: setup failed\n");
 		return 1;
 	}
-	if (xsk_umem__create(&umem, area, (uint64_t)FRAMES * FRAME_SIZE, &fill, &comp, &ucfg) ||
-	    xsk_socket__create(&xsk, ifname, 0, umem, &rx, &tx, &scfg) ||
-	    xsk_socket__update_xskmap(xsk, bpf_map__fd(skel->maps.xsks))) {
+	if (xsk_umem__create(&umem, area, (uint64_t)FRAMES * FRAME_SIZE, &fill, &comp, &ucfg)) {
+		fprintf(stderr, "xsk_drop: UMEM setup failed: %s\n", strerror(errno));
+		return 1;
+	}
+	/* the previous user of the queue (xokd) may still be releasing it */
+	for (i = 0; i < 40; i++) {
+		int err = xsk_socket__create(&xsk, ifname, 0, umem, &rx, &tx, &scfg);
+
+		if (err != -EBUSY) {
+			errno = -err;
+			break;
+		}
+		usleep(50000);
+	}
+	if (!xsk || xsk_socket__update_xskmap(xsk, bpf_map__fd(skel->maps.xsks))) {
 		fprintf(stderr, "xsk_drop: AF_XDP setup failed: %s\n", strerror(errno));
 		return 1;
 	}
@@ -81,8 +106,8 @@ int main(int argc, char **argv)
 		*xsk_ring_prod__fill_addr(&fill, idx + i) = (uint64_t)i * FRAME_SIZE;
 	xsk_ring_prod__submit(&fill, RING);
 	lo_opts.flags = skb ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	link = bpf_link_create(bpf_program__fd(skel->progs.xsk_redirect), ifindex, BPF_XDP,
-			       &lo_opts);
+	link =
+	    bpf_link_create(bpf_program__fd(skel->progs.xsk_redirect), ifindex, BPF_XDP, &lo_opts);
 	if (link < 0) {
 		fprintf(stderr, "xsk_drop: attach failed: %s\n", strerror(-link));
 		return 1;
@@ -93,7 +118,7 @@ int main(int argc, char **argv)
 		uint32_t n, fidx = 0;
 		uint64_t now;
 
-		if (!busy) {
+		if (!busy && !xsk_cons_nb_avail(&rx, 1)) { /* drain everything, then sleep */
 			struct pollfd p = {.fd = xsk_socket__fd(xsk), .events = POLLIN};
 
 			poll(&p, 1, 100);
@@ -108,7 +133,7 @@ int main(int argc, char **argv)
 			xsk_ring_prod__reserve(&fill, n, &fidx);
 			for (i = 0; i < n; i++)
 				*xsk_ring_prod__fill_addr(&fill, fidx + i) =
-					xsk_ring_cons__rx_desc(&rx, idx + i)->addr;
+				    xsk_ring_cons__rx_desc(&rx, idx + i)->addr;
 			xsk_ring_prod__submit(&fill, n);
 			xsk_ring_cons__release(&rx, n);
 			got += n;
@@ -118,6 +143,17 @@ int main(int argc, char **argv)
 		}
 		if (first && now >= end)
 			break;
+	}
+	{
+		struct xdp_statistics st = {0};
+		socklen_t len = sizeof(st);
+
+		getsockopt(xsk_socket__fd(xsk), SOL_XDP, XDP_STATISTICS, &st, &len);
+		fprintf(stderr,
+			"xsk_drop kernel: rx_dropped=%llu rx_ring_full=%llu "
+			"fill_ring_empty=%llu\n",
+			(unsigned long long)st.rx_dropped, (unsigned long long)st.rx_ring_full,
+			(unsigned long long)st.rx_fill_ring_empty_descs);
 	}
 	printf("xsk_drop frames=%llu seconds=%.3f pps=%.0f\n", (unsigned long long)got,
 	       (last - first) / 1e9, got / ((last - first) / 1e9));

@@ -87,6 +87,7 @@ struct exos_stack_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t rx_drop_truncated, rx_drop_badeth, rx_drop_badip, rx_drop_notours;
 	uint64_t rx_drop_csum, rx_drop_noproto;
+	uint64_t rx_csum_partial; /* accepted: left unfinished by a veth peer's offload */
 	uint64_t ip_frags, ip_reasm_ok, ip_reasm_drop;
 	uint64_t tx_drop_nobuf, tx_again, tx_errors;
 	uint64_t arp_requests, arp_failures;
@@ -96,7 +97,7 @@ struct exos_stack_stats {
 	uint64_t tcp_rto_fired, tcp_dupacks_in, tcp_ooo_in, tcp_dup_in, tcp_paws_drop;
 	uint64_t tcp_bad_seq, tcp_challenge_acks, tcp_conns_accepted, tcp_conns_connected;
 	uint64_t tcp_conns_reset, tcp_conns_timedout, tcp_listen_overflow, tcp_no_pcb;
-	uint64_t tcp_ephemeral_retries, tcp_persist_probes, tcp_keepalives;
+	uint64_t tcp_ephemeral_retries, tcp_persist_probes, tcp_keepalives, tcp_tlp_probes;
 };
 EXOS_API void exos_stack_stats(const struct exos_stack *s, struct exos_stack_stats *out);
 

@@ -11,7 +11,8 @@
  * which is how TCP/UDP ports are found after a variable-length IPv4 header
  * (offset 14, width 1, mask 0x0f, shift 2, add 14).  A SHIFT also fails when its field lies
  * beyond the frame.  Atoms after a SHIFT are relative to the new base; a filter may nest
- * SHIFTs up to DPF_MAX_DEPTH deep.
+ * SHIFTs up to DPF_MAX_DEPTH deep.  A base of 32767 or more counts as beyond the frame (XDP
+ * frames are far shorter; the generated code needs the bound).
  *
  * Installed filters form a tree under refinement (A refines B when every frame matching A
  * matches B).  A frame belongs to the deepest matching filter.  Copy filters sit outside the
@@ -64,7 +65,9 @@ int dpf_add_match(struct dpf_filter *f, uint16_t offset, uint8_t width, uint32_t
 int dpf_add_shift(struct dpf_filter *f, uint16_t offset, uint8_t width, uint32_t mask,
 		  uint8_t shift, uint16_t add);
 
-/* Ethernet II frames.  Each helper appends to f; combine them for narrower filters. */
+/* Ethernet II frames.  Each helper appends to f; combine them for narrower filters.  The
+ * Ethernet/IPv4 helpers must come before the L4 port helpers (after the indirection they
+ * return -EINVAL).  A prefix length of 0 adds nothing; 33 or more is -EINVAL. */
 int dpf_match_ethertype(struct dpf_filter *f, uint16_t ethertype);
 int dpf_match_arp(struct dpf_filter *f);
 int dpf_match_ipv4(struct dpf_filter *f); /* ethertype 0x0800 */
@@ -75,7 +78,7 @@ int dpf_match_ipv4_dst(struct dpf_filter *f, uint32_t addr, uint8_t prefix_len);
 int dpf_match_l4_dport(struct dpf_filter *f, uint16_t port);
 int dpf_match_l4_sport(struct dpf_filter *f, uint16_t port);
 
-/* Complete filters. */
+/* Complete filters (each starts from an empty f).  local_addr 0: any local address. */
 int dpf_filter_udp_port(struct dpf_filter *f, uint32_t local_addr, uint16_t local_port);
 int dpf_filter_tcp_port(struct dpf_filter *f, uint32_t local_addr, uint16_t local_port);
 int dpf_filter_tcp_4tuple(struct dpf_filter *f, uint32_t local_addr, uint16_t local_port,
@@ -93,7 +96,8 @@ enum dpf_relation {
 };
 /* Exact for atoms in the same base context (same chain of SHIFTs); where contexts differ and
  * nothing proves disjointness or containment, the answer is AMBIGUOUS (never wrongly
- * DISJOINT or REFINES). */
+ * DISJOINT or REFINES).  A filter whose atoms contradict each other matches nothing and is
+ * DISJOINT from everything, itself included. */
 enum dpf_relation dpf_relate(const struct dpf_filter *a, const struct dpf_filter *b);
 const char *dpf_relation_name(enum dpf_relation r);
 
@@ -108,7 +112,9 @@ void dpf_set_free(struct dpf_set *s);
  * under the deepest installed filter it refines; *parent_out receives that filter's id
  * (0 for the root).  Existing filters at that level which refine the new one move under it.
  * Returns 0, -EEXIST (equal to an installed filter; *parent_out names it), -EBUSY (ambiguous
- * overlap; *parent_out names the conflicting filter), -EINVAL, -ENOSPC.
+ * overlap; *parent_out names the conflicting filter), -ENOSPC, -ENOMEM, -EINVAL (invalid
+ * filter, id 0 or already in use, or atoms that contradict each other: it would match
+ * nothing).
  * The caller (xokd) decides whether the inserter may refine *parent_out: use
  * dpf_set_place() first to learn the parent without inserting.
  */
@@ -121,7 +127,7 @@ int dpf_set_insert_copy(struct dpf_set *s, uint32_t id, const struct dpf_filter 
  * Returns 0 or -ENOENT. */
 int dpf_set_delete(struct dpf_set *s, uint32_t id);
 
-size_t dpf_set_count(const struct dpf_set *s);
+size_t dpf_set_count(const struct dpf_set *s); /* tree and copy filters */
 uint32_t dpf_set_parent(const struct dpf_set *s, uint32_t id); /* 0 = root or unknown */
 int dpf_set_copy_slot(const struct dpf_set *s, uint32_t id);    /* -ENOENT if not a copy */
 /* Visits every tree filter depth-first (parents before children) and then copy filters. */
@@ -169,13 +175,15 @@ struct dpf_prog {
 	size_t ninsns;
 };
 
-/* Generates the program for the current set.  Returns 0 or -errno. */
+/* Generates the program for the current set (opts NULL: xsk_map_fd -1, pass, merged).
+ * Returns 0 or -errno; free out with dpf_prog_free(). */
 int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts,
 		struct dpf_prog *out);
 void dpf_prog_free(struct dpf_prog *p);
 
-/* Loads a generated program as BPF_PROG_TYPE_XDP named "xok_dpf".  Returns the fd or -errno;
- * on verifier rejection the log is copied to log (if non-NULL). */
+/* Loads a generated program as BPF_PROG_TYPE_XDP named "xok_dpf" (expected attach type
+ * BPF_XDP, as prog-array tail calls from xokd's entry program require).  Returns the fd or
+ * -errno (errno set too); on verifier rejection the log is copied to log (if non-NULL). */
 int dpf_prog_load(const struct dpf_prog *p, char *log, size_t log_size);
 
 /*

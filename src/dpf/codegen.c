@@ -19,287 +19,66 @@
  * against each other instead of multiplying.  Packet pointers are reloaded from ctx for every
  * test, so no live register carries path-dependent packet ranges into a join either.
  *
- * Jumps are emitted against labels; layout relaxes conditional jumps whose offset overflows
- * 16 bits into an inverted jump over a 32-bit "gotol".
+ * Jumps name labels; asm.c lays the program out (dead code, far jumps).
  */
 #include <stdlib.h>
 
 #include "dpf_internal.h"
 
-#define R_CTX  BPF_REG_6
+#define R_CTX	BPF_REG_6
 #define R_BASE0 BPF_REG_7
-#define R_END  BPF_REG_8
-#define R_ID   BPF_REG_9
-#define R_BASE BPF_REG_1
-#define R_PTR  BPF_REG_2
-#define R_TMP  BPF_REG_3
-#define R_VAL  BPF_REG_4
-#define R_X    BPF_REG_5
+#define R_END	BPF_REG_8
+#define R_ID	BPF_REG_9
+#define R_BASE	BPF_REG_1
+#define R_PTR	BPF_REG_2
+#define R_TMP	BPF_REG_3
+#define R_VAL	BPF_REG_4
+#define R_X	BPF_REG_5
 
 #define SLOT_REG   (-2) /* struct dpf_ctx.slot: the base lives in R_BASE0 */
 #define MASK_SLOT  (-8)
 #define BASE_SLOT0 (-16)
 
-#define XDP_MD_DATA	     0
-#define XDP_MD_DATA_END	     4
-#define XDP_MD_DATA_META     8
+#define XDP_MD_DATA	      0
+#define XDP_MD_DATA_END	      4
+#define XDP_MD_DATA_META      8
 #define XDP_MD_RX_QUEUE_INDEX 16
 
-enum { A_PLAIN, A_JMP, A_JA };
-
-struct ains {
-	struct bpf_insn insn;
-	uint32_t label;
-	uint8_t kind;
-	uint8_t far;  /* A_JMP: too far for 16 bits; A_JA: not a no-op */
-	uint8_t live; /* reachable from the entry (the verifier refuses dead code) */
-};
-
 struct gen {
-	struct ains *v;
-	size_t n, cap;
-	uint32_t *labels; /* label -> abstract index */
-	uint32_t nlabels, clabels;
-	int err;
+	struct dpf_asm as;
 	const struct dpf_trie *t;
 	uint32_t done;	 /* B0: something matched */
-	bool fail_first; /* chains fall through on failure (linear mode, see emit_chain) */
+	bool fail_first; /* chains fall through on failure (linear mode, see jmp_fail) */
 };
-
-/* ---- assembler ---- */
-
-static struct ains *put(struct gen *g, struct bpf_insn insn, uint8_t kind, uint32_t label)
-{
-	if (g->err)
-		return NULL;
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? 2 * g->cap : 1024;
-		struct ains *v = realloc(g->v, cap * sizeof(*v));
-
-		if (!v) {
-			g->err = -ENOMEM;
-			return NULL;
-		}
-		g->v = v;
-		g->cap = cap;
-	}
-	g->v[g->n] = (struct ains){.insn = insn, .label = label, .kind = kind};
-	return &g->v[g->n++];
-}
 
 static void emit(struct gen *g, struct bpf_insn insn)
 {
-	put(g, insn, A_PLAIN, 0);
+	dpf_asm_emit(&g->as, insn);
 }
 
 static void emit_ld_imm64(struct gen *g, int dst, int src, uint64_t imm)
 {
-	struct bpf_insn pair[2] = {BPF_LD_IMM64_RAW(dst, src, imm)};
-
-	emit(g, pair[0]);
-	emit(g, pair[1]);
+	dpf_asm_ld_imm64(&g->as, dst, src, imm);
 }
 
 static uint32_t label_new(struct gen *g)
 {
-	if (g->nlabels == g->clabels) {
-		uint32_t cap = g->clabels ? 2 * g->clabels : 1024;
-		uint32_t *v = realloc(g->labels, cap * sizeof(*v));
-
-		if (!v) {
-			g->err = -ENOMEM;
-			return 0;
-		}
-		g->labels = v;
-		g->clabels = cap;
-	}
-	g->labels[g->nlabels] = UINT32_MAX;
-	return g->nlabels++;
+	return dpf_asm_label(&g->as);
 }
 
 static void label_place(struct gen *g, uint32_t l)
 {
-	if (!g->err)
-		g->labels[l] = (uint32_t)g->n;
+	dpf_asm_place(&g->as, l);
 }
 
-/* Conditional jump (code/dst/imm of insn) to label. */
 static void jmp(struct gen *g, struct bpf_insn insn, uint32_t label)
 {
-	put(g, insn, A_JMP, label);
+	dpf_asm_jmp(&g->as, insn, label);
 }
 
 static void ja(struct gen *g, uint32_t label)
 {
-	put(g, BPF_JMP_A(0), A_JA, label);
-}
-
-static uint8_t invert(uint8_t op)
-{
-	switch (op) {
-	case BPF_JEQ:
-		return BPF_JNE;
-	case BPF_JNE:
-		return BPF_JEQ;
-	case BPF_JGT:
-		return BPF_JLE;
-	case BPF_JLE:
-		return BPF_JGT;
-	case BPF_JGE:
-		return BPF_JLT;
-	default: /* BPF_JLT */
-		return BPF_JGE;
-	}
-}
-
-static unsigned ains_size(const struct gen *g, size_t i)
-{
-	const struct ains *a = &g->v[i];
-
-	if (!a->live)
-		return 0;
-	switch (a->kind) {
-	case A_JA:
-		return a->far; /* 0: jumps to the next emitted insn (see mark_nops) */
-	case A_JMP:
-		return a->far ? 2 : 1;
-	default:
-		return 1;
-	}
-}
-
-/* Marks what the entry reaches.  Code can be dead, e.g. everything after a filter that
- * matches every frame, or the copy chain only a tree match would enter. */
-static int mark_live(struct gen *g)
-{
-	size_t *stack = malloc((2 * g->n + 1) * sizeof(*stack)), sp = 0;
-
-	if (!stack)
-		return -ENOMEM;
-	if (g->n)
-		stack[sp++] = 0;
-	while (sp) {
-		size_t i = stack[--sp];
-		struct ains *a;
-
-		if (i >= g->n || g->v[i].live)
-			continue;
-		a = &g->v[i];
-		a->live = 1;
-		if (a->kind != A_PLAIN) {
-			uint32_t t = g->labels[a->label];
-
-			if (t < g->n && !g->v[t].live)
-				stack[sp++] = t;
-			if (a->kind == A_JA)
-				continue;
-		} else if (a->insn.code == (BPF_JMP | BPF_EXIT)) {
-			continue;
-		} else if (a->insn.code == (BPF_LD | BPF_DW | BPF_IMM)) {
-			g->v[++i].live = 1; /* second half */
-		}
-		if (i + 1 < g->n && !g->v[i + 1].live)
-			stack[sp++] = i + 1;
-	}
-	free(stack);
-	return 0;
-}
-
-/*
- * A JA whose target is the next insn that takes room is a no-op: drop it (the verifier would
- * remove each "ja +0" itself, again at a cost linear in the program size).  Backwards, so
- * that a run of such jumps collapses.  For A_JA, far means "emitted".
- */
-static void mark_nops(struct gen *g)
-{
-	size_t next = g->n; /* first insn at or after i+1 that takes room */
-
-	for (size_t i = g->n; i-- > 0;) {
-		struct ains *a = &g->v[i];
-
-		if (a->kind == A_JA)
-			a->far = a->live && g->labels[a->label] > next;
-		if (ains_size(g, i))
-			next = i;
-	}
-}
-
-static int layout(struct gen *g, struct dpf_prog *out)
-{
-	uint32_t *pos = malloc((g->n + 1) * sizeof(*pos));
-	struct bpf_insn *insns;
-	bool changed = true;
-
-	if (!pos)
-		return -ENOMEM;
-	for (uint32_t l = 0; l < g->nlabels; l++)
-		if (g->labels[l] == UINT32_MAX) {
-			free(pos);
-			return -EFAULT; /* unplaced label: a codegen bug */
-		}
-	if (mark_live(g)) {
-		free(pos);
-		return -ENOMEM;
-	}
-	mark_nops(g);
-	while (changed) {
-		changed = false;
-		pos[0] = 0;
-		for (size_t i = 0; i < g->n; i++)
-			pos[i + 1] = pos[i] + ains_size(g, i);
-		for (size_t i = 0; i < g->n; i++) {
-			struct ains *a = &g->v[i];
-			int64_t off;
-
-			if (a->kind != A_JMP || a->far || !a->live)
-				continue;
-			off = (int64_t)pos[g->labels[a->label]] - (pos[i] + 1);
-			if (off < INT16_MIN || off > INT16_MAX) {
-				a->far = 1;
-				changed = true;
-			}
-		}
-	}
-	insns = malloc((pos[g->n] ? pos[g->n] : 1) * sizeof(*insns));
-	if (!insns) {
-		free(pos);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < g->n; i++) {
-		const struct ains *a = &g->v[i];
-		struct bpf_insn *o = &insns[pos[i]];
-		int64_t target = a->kind == A_PLAIN ? 0 : pos[g->labels[a->label]];
-
-		if (!a->live)
-			continue;
-		switch (a->kind) {
-		case A_PLAIN:
-			*o = a->insn;
-			break;
-		case A_JA:
-			if (!ains_size(g, i))
-				break;
-			if (target - (pos[i] + 1) >= INT16_MIN && target - (pos[i] + 1) <= INT16_MAX)
-				*o = BPF_JMP_A((int16_t)(target - (pos[i] + 1)));
-			else
-				*o = BPF_JMP32_A((int32_t)(target - (pos[i] + 1)));
-			break;
-		case A_JMP:
-			*o = a->insn;
-			if (!a->far) {
-				o->off = (int16_t)(target - (pos[i] + 1));
-				break;
-			}
-			o->code = BPF_CLASS(o->code) | BPF_SRC(o->code) | invert(BPF_OP(o->code));
-			o->off = 1;
-			o[1] = BPF_JMP32_A((int32_t)(target - (pos[i] + 2)));
-			break;
-		}
-	}
-	out->insns = insns;
-	out->ninsns = pos[g->n];
-	free(pos);
-	return 0;
+	dpf_asm_ja(&g->as, label);
 }
 
 /* ---- tests ---- */
@@ -314,16 +93,22 @@ static uint32_t full_mask(unsigned width)
 	return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
 }
 
-static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail);
+static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail, bool cached);
 
-/* R_BASE = base of ctx (never the root), or goto fail when it is invalid. */
+/*
+ * R_BASE = base of ctx (never the root), computed from the frame start, or goto fail when it
+ * is invalid.  Never from a cached parent base: that may hold the invalid marker, a constant,
+ * and a bounds branch on a constant has a known outcome, which makes the verifier track the
+ * cached bases precisely; then the valid/invalid combinations of all contexts stop pruning
+ * against each other and the state count doubles per context.
+ */
 static void emit_base(struct gen *g, uint32_t ctx, uint32_t fail)
 {
 	const struct dpf_ctx *c = &g->t->ctxs.v[ctx];
 	const struct dpf_chain *s = &c->shift;
 	uint64_t max = (uint64_t)s->add + ((uint64_t)s->mask << s->shift);
 
-	emit_ptr(g, (uint32_t)c->parent, fail);
+	emit_ptr(g, (uint32_t)c->parent, fail, false);
 	emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
 	emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, s->offset + s->width));
 	jmp(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
@@ -337,9 +122,7 @@ static void emit_base(struct gen *g, uint32_t ctx, uint32_t fail)
 	if (s->add)
 		emit(g, BPF_ALU64_IMM(BPF_ADD, R_X, s->add));
 	if (c->parent > 0) {
-		int preg = g->t->ctxs.v[c->parent].slot == SLOT_REG ? R_BASE0 : R_BASE;
-
-		emit(g, BPF_ALU64_REG(BPF_ADD, R_X, preg));
+		emit(g, BPF_ALU64_REG(BPF_ADD, R_X, R_BASE));
 		max += DPF_BASE_LIMIT;
 	}
 	if (max >= DPF_BASE_LIMIT)
@@ -347,8 +130,9 @@ static void emit_base(struct gen *g, uint32_t ctx, uint32_t fail)
 	emit(g, BPF_MOV64_REG(R_BASE, R_X));
 }
 
-/* R_PTR = data + base of ctx, or goto fail (only when the base is computed here). */
-static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail)
+/* R_PTR = data + base of ctx, or goto fail (only when the base is computed here).  cached:
+ * may use the base computed at entry. */
+static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail, bool cached)
 {
 	const struct dpf_ctx *c = &g->t->ctxs.v[ctx];
 
@@ -356,15 +140,16 @@ static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail)
 		emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
 		return;
 	}
-	if (c->slot == SLOT_REG) {
+	if (cached && c->slot == SLOT_REG) {
 		emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
 		emit(g, BPF_ALU64_REG(BPF_ADD, R_PTR, R_BASE0));
 		return;
 	}
-	if (c->slot >= 0)
+	if (cached && c->slot >= 0) {
 		emit(g, BPF_LDX_MEM(BPF_DW, R_BASE, BPF_REG_10, BASE_SLOT0 - 8 * c->slot));
-	else
+	} else {
 		emit_base(g, ctx, fail);
+	}
 	emit(g, BPF_LDX_MEM(BPF_W, R_PTR, R_CTX, XDP_MD_DATA));
 	emit(g, BPF_ALU64_REG(BPF_ADD, R_PTR, R_BASE));
 }
@@ -372,7 +157,7 @@ static void emit_ptr(struct gen *g, uint32_t ctx, uint32_t fail)
 /* R_PTR = data + base of ctx, and the frame holds end bytes from there; else goto fail. */
 static void emit_bounds(struct gen *g, uint32_t ctx, uint32_t end, uint32_t fail)
 {
-	emit_ptr(g, ctx, fail);
+	emit_ptr(g, ctx, fail, true);
 	emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
 	emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, end));
 	jmp(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
@@ -411,7 +196,7 @@ static void jmp_fail(struct gen *g, struct bpf_insn insn, uint32_t fail)
 		return;
 	}
 	ok = label_new(g);
-	insn.code = BPF_CLASS(insn.code) | BPF_SRC(insn.code) | invert(BPF_OP(insn.code));
+	insn.code = BPF_CLASS(insn.code) | BPF_SRC(insn.code) | dpf_asm_invert(BPF_OP(insn.code));
 	jmp(g, insn, ok);
 	ja(g, fail);
 	label_place(g, ok);
@@ -427,7 +212,7 @@ static void emit_chain(struct gen *g, struct dpf_test *tests, uint32_t n, uint32
 		for (j = i; j < n && tests[j].ctx == tests[i].ctx; j++)
 			if (tests[j].off + tests[j].width > end)
 				end = tests[j].off + tests[j].width;
-		emit_ptr(g, tests[i].ctx, fail);
+		emit_ptr(g, tests[i].ctx, fail, true);
 		emit(g, BPF_MOV64_REG(R_TMP, R_PTR));
 		emit(g, BPF_ALU64_IMM(BPF_ADD, R_TMP, end));
 		jmp_fail(g, BPF_JMP_REG(BPF_JGT, R_TMP, R_END, 0), fail);
@@ -435,7 +220,8 @@ static void emit_chain(struct gen *g, struct dpf_test *tests, uint32_t n, uint32
 			if (!tests[i].mask)
 				continue;
 			emit_load(g, &tests[i]);
-			jmp_fail(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)tests[i].value, 0), fail);
+			jmp_fail(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)tests[i].value, 0),
+				 fail);
 		}
 	}
 }
@@ -491,7 +277,8 @@ static void emit_dispatch(struct gen *g, const struct dpf_tnode *t, uint32_t fai
 	if (!k->mask || n == 1) {
 		if (k->mask) {
 			emit_load(g, k);
-			jmp(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)t->dispatch.vals[0], 0), fail);
+			jmp(g, BPF_JMP32_IMM(BPF_JNE, R_VAL, (int32_t)t->dispatch.vals[0], 0),
+			    fail);
 		}
 		emit_node(g, t->dispatch.subs[0], fail);
 		return;
@@ -499,14 +286,14 @@ static void emit_dispatch(struct gen *g, const struct dpf_tnode *t, uint32_t fai
 	emit_load(g, k);
 	labels = malloc(n * sizeof(*labels));
 	if (!labels) {
-		g->err = -ENOMEM;
+		g->as.err = -ENOMEM;
 		return;
 	}
 	for (uint32_t i = 0; i < n; i++)
 		labels[i] = label_new(g);
 	bsearch_emit(g, t->dispatch.vals, labels, 0, n - 1, fail, 0,
 		     k->mask != full_mask(k->width) ? k->mask : full_mask(k->width));
-	for (uint32_t i = 0; i < n && !g->err; i++) {
+	for (uint32_t i = 0; i < n && !g->as.err; i++) {
 		label_place(g, labels[i]);
 		emit_node(g, t->dispatch.subs[i], fail);
 	}
@@ -520,7 +307,7 @@ static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
 		ja(g, fail);
 		return;
 	}
-	for (; t && !g->err; t = t->rest) {
+	for (; t && !g->as.err; t = t->rest) {
 		uint32_t rest = t->rest ? label_new(g) : fail;
 
 		switch (t->kind) {
@@ -565,19 +352,23 @@ static void emit_entry(struct gen *g)
 		invalid = label_new(g);
 		next = label_new(g);
 		emit_base(g, c, invalid);
+		ja(g, next);
+		label_place(g, invalid);
+		emit(g, BPF_MOV64_IMM(R_BASE, DPF_BASE_LIMIT));
+		label_place(g, next);
+		/*
+		 * Widen: the verifier does not track MOD, so after these two no-ops (every base
+		 * is <= DPF_BASE_LIMIT) a valid base and the invalid marker look alike to it, the
+		 * scalar [0, 0x7fff].  Using a base as a packet offset makes it precise; without
+		 * this, each context's valid and invalid cases would be verified separately, the
+		 * whole program 2^contexts times.
+		 */
+		emit(g, BPF_ALU64_IMM(BPF_MOD, R_BASE, DPF_BASE_LIMIT + 1));
+		emit(g, BPF_ALU64_IMM(BPF_AND, R_BASE, DPF_BASE_LIMIT));
 		if (slot == SLOT_REG)
 			emit(g, BPF_MOV64_REG(R_BASE0, R_BASE));
 		else
 			emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_BASE, off));
-		ja(g, next);
-		label_place(g, invalid);
-		if (slot == SLOT_REG) {
-			emit(g, BPF_MOV64_IMM(R_BASE0, DPF_BASE_LIMIT));
-		} else {
-			emit(g, BPF_MOV64_IMM(R_BASE, DPF_BASE_LIMIT));
-			emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_BASE, off));
-		}
-		label_place(g, next);
 	}
 }
 
@@ -615,7 +406,8 @@ static void emit_finish(struct gen *g, int xsk_map_fd)
 	emit(g, BPF_STX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, offsetof(struct dpf_xdp_meta, magic)));
 	emit(g, BPF_STX_MEM(BPF_W, BPF_REG_2, R_ID, offsetof(struct dpf_xdp_meta, filter_id)));
 	emit(g, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, MASK_SLOT));
-	emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_1, offsetof(struct dpf_xdp_meta, copy_mask)));
+	emit(g,
+	     BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_1, offsetof(struct dpf_xdp_meta, copy_mask)));
 	if (xsk_map_fd >= 0) {
 		emit_ld_imm64(g, BPF_REG_1, BPF_PSEUDO_MAP_FD, (uint32_t)xsk_map_fd);
 		emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_2, R_CTX, XDP_MD_RX_QUEUE_INDEX));
@@ -656,8 +448,8 @@ int dpf_codegen_trie(const struct dpf_trie *t, const struct dpf_codegen_opts *op
 		ja(&g, b[i + 1]);
 	}
 	label_place(&g, a[t->ncopy]);
-	emit(&g, BPF_MOV64_IMM(BPF_REG_0,
-			       opts->unmatched == DPF_UNMATCHED_DROP ? XDP_DROP : XDP_PASS));
+	emit(&g,
+	     BPF_MOV64_IMM(BPF_REG_0, opts->unmatched == DPF_UNMATCHED_DROP ? XDP_DROP : XDP_PASS));
 	emit(&g, BPF_EXIT_INSN());
 	/* copy filters once something matched */
 	for (uint32_t i = 0; i < t->ncopy; i++) {
@@ -670,9 +462,8 @@ int dpf_codegen_trie(const struct dpf_trie *t, const struct dpf_codegen_opts *op
 	label_place(&g, b[t->ncopy]);
 	emit_finish(&g, opts->xsk_map_fd);
 	free(a);
-	err = g.err ? g.err : layout(&g, out);
-	free(g.v);
-	free(g.labels);
+	err = g.as.err ? g.as.err : dpf_asm_finish(&g.as, out);
+	dpf_asm_free(&g.as);
 	return err;
 }
 
@@ -697,8 +488,7 @@ static void assign_slots(struct dpf_trie *t)
 	}
 }
 
-int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts,
-		struct dpf_prog *out)
+int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts, struct dpf_prog *out)
 {
 	struct dpf_codegen_opts o = {.sz = sizeof(o), .xsk_map_fd = -1};
 	struct dpf_trie t;

@@ -19,109 +19,109 @@
  * at most a page); the generated code also needs the bound so that the verifier can track
  * variable packet offsets (the base plus the largest atom offset stays below 64 KiB).
  */
-#define DPF_BASE_LIMIT	   0x8000u
-#define DPF_CACHED_BASES   48  /* contexts whose base is computed once at entry */
-#define DPF_BSEARCH_MIN	   4   /* dispatch on this many values or more by binary search */
+#define DPF_BASE_LIMIT	   0x7fffu /* also the invalid marker; 2^n - 1 (see codegen.c) */
+#define DPF_CACHED_BASES   48	   /* contexts whose base is computed once at entry */
+#define DPF_BSEARCH_MIN	   4	   /* dispatch on this many values or more by binary search */
 #define DPF_NORM_MAX_BYTES (DPF_MAX_ATOMS * 4)
 
 /* ---- eBPF instruction macros (from the kernel's tools/include/linux/filter.h) ---- */
-#define BPF_ALU64_REG(OP, DST, SRC)                                                            \
-	((struct bpf_insn){.code = BPF_ALU64 | BPF_OP(OP) | BPF_X,                             \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = 0,                                                           \
+#define BPF_ALU64_REG(OP, DST, SRC)                                                                \
+	((struct bpf_insn){.code = BPF_ALU64 | BPF_OP(OP) | BPF_X,                                 \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = 0,                                                               \
 			   .imm = 0})
-#define BPF_ALU64_IMM(OP, DST, IMM)                                                            \
-	((struct bpf_insn){.code = BPF_ALU64 | BPF_OP(OP) | BPF_K,                             \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
+#define BPF_ALU64_IMM(OP, DST, IMM)                                                                \
+	((struct bpf_insn){.code = BPF_ALU64 | BPF_OP(OP) | BPF_K,                                 \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = 0,                                                               \
 			   .imm = IMM})
-#define BPF_ALU32_IMM(OP, DST, IMM)                                                            \
-	((struct bpf_insn){.code = BPF_ALU | BPF_OP(OP) | BPF_K,                               \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
+#define BPF_ALU32_IMM(OP, DST, IMM)                                                                \
+	((struct bpf_insn){.code = BPF_ALU | BPF_OP(OP) | BPF_K,                                   \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = 0,                                                               \
 			   .imm = IMM})
-#define BPF_ENDIAN(TYPE, DST, LEN)                                                             \
-	((struct bpf_insn){.code = BPF_ALU | BPF_END | BPF_SRC(TYPE),                          \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
+#define BPF_ENDIAN(TYPE, DST, LEN)                                                                 \
+	((struct bpf_insn){.code = BPF_ALU | BPF_END | BPF_SRC(TYPE),                              \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = 0,                                                               \
 			   .imm = LEN})
-#define BPF_MOV64_REG(DST, SRC)                                                                \
-	((struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_X,                                \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = 0,                                                           \
+#define BPF_MOV64_REG(DST, SRC)                                                                    \
+	((struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_X,                                    \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = 0,                                                               \
 			   .imm = 0})
-#define BPF_MOV64_IMM(DST, IMM)                                                                \
-	((struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_K,                                \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
+#define BPF_MOV64_IMM(DST, IMM)                                                                    \
+	((struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_K,                                    \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = 0,                                                               \
 			   .imm = IMM})
-#define BPF_MOV32_IMM(DST, IMM)                                                                \
-	((struct bpf_insn){.code = BPF_ALU | BPF_MOV | BPF_K,                                  \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
+#define BPF_MOV32_IMM(DST, IMM)                                                                    \
+	((struct bpf_insn){.code = BPF_ALU | BPF_MOV | BPF_K,                                      \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = 0,                                                               \
 			   .imm = IMM})
-#define BPF_LD_IMM64_RAW(DST, SRC, IMM)                                                        \
-	((struct bpf_insn){.code = BPF_LD | BPF_DW | BPF_IMM,                                  \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = 0,                                                           \
-			   .imm = (uint32_t)(IMM)}),                                           \
-		((struct bpf_insn){.code = 0,                                                  \
-				   .dst_reg = 0,                                               \
-				   .src_reg = 0,                                               \
-				   .off = 0,                                                   \
-				   .imm = (uint32_t)((uint64_t)(IMM) >> 32)})
+#define BPF_LD_IMM64_RAW(DST, SRC, IMM)                                                            \
+	((struct bpf_insn){.code = BPF_LD | BPF_DW | BPF_IMM,                                      \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = 0,                                                               \
+			   .imm = (uint32_t)(IMM)}),                                               \
+	    ((struct bpf_insn){.code = 0,                                                          \
+			       .dst_reg = 0,                                                       \
+			       .src_reg = 0,                                                       \
+			       .off = 0,                                                           \
+			       .imm = (uint32_t)((uint64_t)(IMM) >> 32)})
 #define BPF_LD_MAP_FD(DST, MAP_FD) BPF_LD_IMM64_RAW(DST, BPF_PSEUDO_MAP_FD, MAP_FD)
-#define BPF_LDX_MEM(SIZE, DST, SRC, OFF)                                                       \
-	((struct bpf_insn){.code = BPF_LDX | BPF_SIZE(SIZE) | BPF_MEM,                         \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = OFF,                                                         \
+#define BPF_LDX_MEM(SIZE, DST, SRC, OFF)                                                           \
+	((struct bpf_insn){.code = BPF_LDX | BPF_SIZE(SIZE) | BPF_MEM,                             \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = OFF,                                                             \
 			   .imm = 0})
-#define BPF_STX_MEM(SIZE, DST, SRC, OFF)                                                       \
-	((struct bpf_insn){.code = BPF_STX | BPF_SIZE(SIZE) | BPF_MEM,                         \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = OFF,                                                         \
+#define BPF_STX_MEM(SIZE, DST, SRC, OFF)                                                           \
+	((struct bpf_insn){.code = BPF_STX | BPF_SIZE(SIZE) | BPF_MEM,                             \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = OFF,                                                             \
 			   .imm = 0})
-#define BPF_JMP_REG(OP, DST, SRC, OFF)                                                         \
-	((struct bpf_insn){.code = BPF_JMP | BPF_OP(OP) | BPF_X,                               \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = SRC,                                                     \
-			   .off = OFF,                                                         \
+#define BPF_JMP_REG(OP, DST, SRC, OFF)                                                             \
+	((struct bpf_insn){.code = BPF_JMP | BPF_OP(OP) | BPF_X,                                   \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = SRC,                                                         \
+			   .off = OFF,                                                             \
 			   .imm = 0})
-#define BPF_JMP_IMM(OP, DST, IMM, OFF)                                                         \
-	((struct bpf_insn){.code = BPF_JMP | BPF_OP(OP) | BPF_K,                               \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = OFF,                                                         \
+#define BPF_JMP_IMM(OP, DST, IMM, OFF)                                                             \
+	((struct bpf_insn){.code = BPF_JMP | BPF_OP(OP) | BPF_K,                                   \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = OFF,                                                             \
 			   .imm = IMM})
-#define BPF_JMP32_IMM(OP, DST, IMM, OFF)                                                       \
-	((struct bpf_insn){.code = BPF_JMP32 | BPF_OP(OP) | BPF_K,                             \
-			   .dst_reg = DST,                                                     \
-			   .src_reg = 0,                                                       \
-			   .off = OFF,                                                         \
+#define BPF_JMP32_IMM(OP, DST, IMM, OFF)                                                           \
+	((struct bpf_insn){.code = BPF_JMP32 | BPF_OP(OP) | BPF_K,                                 \
+			   .dst_reg = DST,                                                         \
+			   .src_reg = 0,                                                           \
+			   .off = OFF,                                                             \
 			   .imm = IMM})
-#define BPF_JMP_A(OFF)                                                                         \
-	((struct bpf_insn){.code = BPF_JMP | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = OFF, .imm = 0})
+#define BPF_JMP_A(OFF)                                                                             \
+	((struct bpf_insn){                                                                        \
+	    .code = BPF_JMP | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = OFF, .imm = 0})
 /* "gotol": unconditional jump with a 32-bit offset in imm (kernel >= 6.4) */
-#define BPF_JMP32_A(IMM)                                                                       \
-	((struct bpf_insn){.code = BPF_JMP32 | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = IMM})
-#define BPF_EMIT_CALL(FUNC)                                                                    \
-	((struct bpf_insn){.code = BPF_JMP | BPF_CALL,                                         \
-			   .dst_reg = 0,                                                       \
-			   .src_reg = 0,                                                       \
-			   .off = 0,                                                           \
-			   .imm = (FUNC)})
-#define BPF_EXIT_INSN()                                                                        \
-	((struct bpf_insn){.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0})
+#define BPF_JMP32_A(IMM)                                                                           \
+	((struct bpf_insn){                                                                        \
+	    .code = BPF_JMP32 | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = IMM})
+#define BPF_EMIT_CALL(FUNC)                                                                        \
+	((struct bpf_insn){                                                                        \
+	    .code = BPF_JMP | BPF_CALL, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = (FUNC)})
+#define BPF_EXIT_INSN()                                                                            \
+	((struct bpf_insn){                                                                        \
+	    .code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0})
 
 /* ---- relate.c: the normal form ---- */
 
@@ -217,10 +217,27 @@ struct dpf_set {
 	size_t ntree, ncopy;
 };
 
+/* index.c: the children index (only an accelerator for set.c) */
+struct dpf_cand_lists { /* the children a filter may overlap, as lists */
+	struct dpf_node *const *(*v);
+	uint32_t *n;
+	unsigned count, cap;
+	bool nomem;
+	struct dpf_node *const *inl_v[8];
+	uint32_t inl_n[8];
+};
+
+void dpf_candidates(const struct dpf_node *p, const struct dpf_norm *n, struct dpf_cand_lists *out);
+void dpf_candidates_done(struct dpf_cand_lists *cl);
+void dpf_index_add(struct dpf_node *p, struct dpf_node *c);
+void dpf_index_del(struct dpf_node *p, struct dpf_node *c);
+void dpf_index_update(struct dpf_node *p); /* after p's children changed */
+void dpf_index_drop(struct dpf_node *p);
+
 /* interp.c */
 bool dpf_filter_matches(const struct dpf_filter *f, const uint8_t *frame, size_t len);
 
-/* ---- trie.c: tests and the decision trie ---- */
+/* ---- tests.c and trie.c: tests and the decision trie ---- */
 
 /* A load-and-compare: (load(ctx base + off, width) & mask) == value, in native load order
  * (mask and value are what an eBPF load of the big-endian bytes yields on this host).
@@ -293,10 +310,48 @@ struct dpf_trie {
 	} copy[DPF_MAX_COPY];
 };
 
+/* tests.c */
+int64_t dpf_ctx_intern(struct dpf_ctxtab *t, int depth, const struct dpf_chain *chain);
+/* The tests of n below parent p (NULL: all of n's tests); out has room for
+ * n->nbytes + DPF_MAX_DEPTH + 1. */
+int dpf_make_tests(struct dpf_ctxtab *ctxs, const struct dpf_norm *n, const struct dpf_norm *p,
+		   struct dpf_test *out, uint32_t *nout);
+
+/* trie.c */
 void *dpf_arena_alloc(struct dpf_arena *a, size_t size);
 void dpf_arena_free(struct dpf_arena *a);
 int dpf_trie_build(const struct dpf_set *s, bool linear, struct dpf_trie *t);
 void dpf_trie_free(struct dpf_trie *t);
+
+/* ---- asm.c: a small assembler with labels ---- */
+
+enum { DPF_A_PLAIN, DPF_A_JMP, DPF_A_JA };
+
+struct dpf_ains {
+	struct bpf_insn insn;
+	uint32_t label;
+	uint8_t kind;
+	uint8_t far;  /* DPF_A_JMP: too far for 16 bits; DPF_A_JA: not a no-op */
+	uint8_t live; /* reachable from the entry */
+};
+
+struct dpf_asm {
+	struct dpf_ains *v;
+	size_t n, cap;
+	uint32_t *labels; /* label -> index in v where it was placed */
+	uint32_t nlabels, clabels;
+	int err; /* sticky: the first allocation failure */
+};
+
+void dpf_asm_emit(struct dpf_asm *a, struct bpf_insn insn);
+void dpf_asm_ld_imm64(struct dpf_asm *a, int dst, int src, uint64_t imm);
+uint32_t dpf_asm_label(struct dpf_asm *a);
+void dpf_asm_place(struct dpf_asm *a, uint32_t label);
+void dpf_asm_jmp(struct dpf_asm *a, struct bpf_insn insn, uint32_t label); /* conditional */
+void dpf_asm_ja(struct dpf_asm *a, uint32_t label);
+uint8_t dpf_asm_invert(uint8_t jmp_op); /* JEQ <-> JNE, JGT <-> JLE, JGE <-> JLT */
+int dpf_asm_finish(struct dpf_asm *a, struct dpf_prog *out);
+void dpf_asm_free(struct dpf_asm *a);
 
 /* codegen.c */
 int dpf_codegen_trie(const struct dpf_trie *t, const struct dpf_codegen_opts *opts,

@@ -64,11 +64,11 @@ int dpf_add_match(struct dpf_filter *f, uint16_t offset, uint8_t width, uint32_t
 	if (f->natoms >= DPF_MAX_ATOMS)
 		return -ENOSPC;
 	f->atoms[f->natoms++] = (struct dpf_atom){
-		.kind = DPF_ATOM_MATCH,
-		.width = width,
-		.offset = offset,
-		.mask = mask,
-		.value = value,
+	    .kind = DPF_ATOM_MATCH,
+	    .width = width,
+	    .offset = offset,
+	    .mask = mask,
+	    .value = value,
 	};
 	return 0;
 }
@@ -79,12 +79,12 @@ int dpf_add_shift(struct dpf_filter *f, uint16_t offset, uint8_t width, uint32_t
 	if (f->natoms >= DPF_MAX_ATOMS)
 		return -ENOSPC;
 	f->atoms[f->natoms++] = (struct dpf_atom){
-		.kind = DPF_ATOM_SHIFT,
-		.width = width,
-		.shift = shift,
-		.offset = offset,
-		.add = add,
-		.mask = mask,
+	    .kind = DPF_ATOM_SHIFT,
+	    .width = width,
+	    .shift = shift,
+	    .offset = offset,
+	    .add = add,
+	    .mask = mask,
 	};
 	return 0;
 }

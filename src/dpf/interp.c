@@ -6,8 +6,8 @@
  */
 #include "dpf_internal.h"
 
-static bool load_be(const uint8_t *frame, size_t len, uint64_t base, uint16_t offset,
-		    uint8_t width, uint32_t *out)
+static bool load_be(const uint8_t *frame, size_t len, uint64_t base, uint16_t offset, uint8_t width,
+		    uint32_t *out)
 {
 	uint64_t pos = base + offset;
 	uint32_t v = 0;

@@ -21,8 +21,7 @@ int dpf_prog_load(const struct dpf_prog *p, char *log, size_t log_size)
 		opts.log_buf = log;
 		opts.log_size = log_size > UINT32_MAX ? UINT32_MAX : (uint32_t)log_size;
 		opts.log_level = 1;
-		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "xok_dpf", "GPL", p->insns, p->ninsns,
-				   &opts);
+		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "xok_dpf", "GPL", p->insns, p->ninsns, &opts);
 		if (fd >= 0) /* accepted this time (cannot happen, but never leak it) */
 			return fd;
 		log[log_size - 1] = '\0';

@@ -46,11 +46,11 @@ static void norm_build(const struct dpf_filter *f, struct dpf_norm *n)
 			n->extent[d] = end;
 		if (a->kind == DPF_ATOM_SHIFT) {
 			n->chain[d] = (struct dpf_chain){
-				.offset = a->offset,
-				.add = a->add,
-				.mask = a->mask,
-				.width = a->width,
-				.shift = a->shift,
+			    .offset = a->offset,
+			    .add = a->add,
+			    .mask = a->mask,
+			    .width = a->width,
+			    .shift = a->shift,
 			};
 			d++;
 			continue;
@@ -62,10 +62,10 @@ static void norm_build(const struct dpf_filter *f, struct dpf_norm *n)
 			if (!m)
 				continue;
 			n->bytes[nb++] = (struct dpf_nbyte){
-				.off = a->offset + k,
-				.depth = d,
-				.mask = m,
-				.value = (a->value >> sh) & 0xff,
+			    .off = a->offset + k,
+			    .depth = d,
+			    .mask = m,
+			    .value = (a->value >> sh) & 0xff,
 			};
 		}
 	}

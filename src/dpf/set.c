@@ -100,259 +100,6 @@ static void idmap_del(struct dpf_idmap *m, uint32_t id)
 	}
 }
 
-/* ---- the children index ---- */
-
-static int cvec_push(struct dpf_cvec *v, struct dpf_node *c)
-{
-	if (v->n == v->cap) {
-		uint32_t cap = v->cap ? 2 * v->cap : 4;
-		struct dpf_node **nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		v->v = nv;
-		v->cap = cap;
-	}
-	c->ileaf = v;
-	c->ipos = v->n;
-	v->v[v->n++] = c;
-	return 0;
-}
-
-static void cindex_free(struct dpf_cindex *x)
-{
-	if (!x)
-		return;
-	for (int b = 0; b <= DPF_INDEX_UNPINNED; b++) {
-		free(x->bucket[b].members.v);
-		cindex_free(x->bucket[b].sub);
-	}
-	free(x);
-}
-
-static void index_drop(struct dpf_node *p)
-{
-	cindex_free(p->index);
-	p->index = NULL;
-}
-
-/* The bucket of a filter: its value of the discriminating byte, if it pins it. */
-static uint16_t index_bucket(const struct dpf_cindex *x, const struct dpf_norm *n)
-{
-	const struct dpf_nbyte *b;
-
-	if (n->nshift < x->depth)
-		return DPF_INDEX_UNPINNED;
-	for (int i = 0; i < x->depth; i++)
-		if (memcmp(&n->chain[i], &x->chain[i], sizeof(x->chain[i])))
-			return DPF_INDEX_UNPINNED;
-	b = dpf_norm_byte(n, x->depth, x->off);
-	return b && b->mask == 0xff ? b->value : DPF_INDEX_UNPINNED;
-}
-
-static int cindex_add(struct dpf_cindex *x, struct dpf_node *c)
-{
-	struct dpf_ibucket *b = &x->bucket[index_bucket(x, c->norm)];
-
-	return b->sub ? cindex_add(b->sub, c) : cvec_push(&b->members, c);
-}
-
-static void index_add(struct dpf_node *p, struct dpf_node *c)
-{
-	if (p->index && cindex_add(p->index, c))
-		index_drop(p);
-}
-
-static void index_del(struct dpf_node *p, struct dpf_node *c)
-{
-	struct dpf_cvec *v = c->ileaf;
-	struct dpf_node *last;
-
-	if (!p->index)
-		return;
-	last = v->v[--v->n];
-	v->v[c->ipos] = last;
-	last->ipos = c->ipos;
-}
-
-struct cand {
-	const struct dpf_norm *ctx; /* a filter with this context */
-	uint8_t depth;
-	uint16_t off;
-	uint32_t cover, distinct;
-	uint64_t seen[4];
-};
-
-/*
- * The byte to discriminate v[0..n) on, from a sample: the one that leaves the fewest
- * candidates for a typical newcomer, (1 - cover) + cover / distinct.  false: none helps.
- */
-static bool pick_byte(struct dpf_node *const *v, uint32_t n, struct dpf_cindex *x)
-{
-	uint32_t step = n / 64 + 1, ns = 0, ncand = 0, capcand = 0;
-	struct cand *cands = NULL, *best = NULL;
-	double best_score = 1.0;
-
-	for (uint32_t i = 0; i < n; i += step, ns++) {
-		const struct dpf_norm *nn = v[i]->norm;
-
-		for (uint32_t k = 0; k < nn->nbytes; k++) {
-			const struct dpf_nbyte *b = &nn->bytes[k];
-			struct cand *c = NULL;
-
-			if (b->mask != 0xff)
-				continue;
-			for (uint32_t j = 0; j < ncand && !c; j++)
-				if (cands[j].depth == b->depth && cands[j].off == b->off &&
-				    dpf_norm_same_ctx(cands[j].ctx, nn, b->depth))
-					c = &cands[j];
-			if (!c) {
-				if (ncand == capcand) {
-					uint32_t cap = capcand ? 2 * capcand : 64;
-					struct cand *nv = realloc(cands, cap * sizeof(*nv));
-
-					if (!nv) {
-						free(cands);
-						return false;
-					}
-					cands = nv;
-					capcand = cap;
-				}
-				c = &cands[ncand++];
-				*c = (struct cand){.ctx = nn, .depth = b->depth, .off = b->off};
-			}
-			c->cover++;
-			if (!(c->seen[b->value / 64] & (1ull << (b->value % 64)))) {
-				c->seen[b->value / 64] |= 1ull << (b->value % 64);
-				c->distinct++;
-			}
-		}
-	}
-	for (uint32_t j = 0; j < ncand; j++) {
-		double cover = (double)cands[j].cover / ns;
-		double score = (1 - cover) + cover / cands[j].distinct;
-
-		if (cands[j].distinct >= 2 && score < best_score - 1e-9) {
-			best = &cands[j];
-			best_score = score;
-		}
-	}
-	if (best) {
-		x->depth = best->depth;
-		x->off = best->off;
-		memset(x->chain, 0, sizeof(x->chain));
-		memcpy(x->chain, best->ctx->chain, best->depth * sizeof(x->chain[0]));
-	}
-	free(cands);
-	return best != NULL;
-}
-
-/* An index over v[0..n), or NULL (no useful byte, or no memory). */
-static struct dpf_cindex *cindex_build(struct dpf_node *const *v, uint32_t n, int level)
-{
-	struct dpf_cindex *x = calloc(1, sizeof(*x));
-
-	if (!x)
-		return NULL;
-	if (!pick_byte(v, n, x)) {
-		free(x);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		if (cindex_add(x, v[i]))
-			goto fail;
-	if (level + 1 < DPF_INDEX_LEVELS) {
-		for (int b = 0; b <= DPF_INDEX_UNPINNED; b++) {
-			struct dpf_ibucket *bk = &x->bucket[b];
-			struct dpf_cindex *sub;
-
-			if (bk->members.n < DPF_INDEX_MIN)
-				continue;
-			sub = cindex_build(bk->members.v, bk->members.n, level + 1);
-			if (sub) { /* the members are now filed in sub */
-				free(bk->members.v);
-				bk->members = (struct dpf_cvec){0};
-				bk->sub = sub;
-				continue;
-			}
-			for (uint32_t i = 0; i < bk->members.n; i++) { /* a failed sub refiled some */
-				bk->members.v[i]->ileaf = &bk->members;
-				bk->members.v[i]->ipos = i;
-			}
-		}
-	}
-	return x;
-fail:
-	cindex_free(x);
-	return NULL;
-}
-
-static void index_update(struct dpf_node *p)
-{
-	if (p->nchildren < DPF_INDEX_MIN / 2) {
-		index_drop(p);
-		p->index_built_at = 0;
-	} else if (p->nchildren >= DPF_INDEX_MIN && p->nchildren >= 2 * p->index_built_at) {
-		index_drop(p);
-		p->index = cindex_build(p->children, p->nchildren, 0);
-		p->index_built_at = p->nchildren;
-	}
-}
-
-struct cand_lists {
-	struct dpf_node *const *v[64];
-	uint32_t n[64];
-	unsigned count;
-	bool overflow;
-};
-
-static void collect(const struct dpf_ibucket *b, const struct dpf_norm *n, struct cand_lists *out);
-
-static void collect_index(const struct dpf_cindex *x, const struct dpf_norm *n,
-			  struct cand_lists *out)
-{
-	uint16_t b = index_bucket(x, n);
-
-	if (b != DPF_INDEX_UNPINNED) {
-		collect(&x->bucket[b], n, out);
-		collect(&x->bucket[DPF_INDEX_UNPINNED], n, out);
-		return;
-	}
-	for (int i = 0; i <= DPF_INDEX_UNPINNED && !out->overflow; i++)
-		collect(&x->bucket[i], n, out);
-}
-
-static void collect(const struct dpf_ibucket *b, const struct dpf_norm *n, struct cand_lists *out)
-{
-	if (b->sub) {
-		collect_index(b->sub, n, out);
-	} else if (b->members.n) {
-		if (out->count == 64) {
-			out->overflow = true;
-			return;
-		}
-		out->v[out->count] = b->members.v;
-		out->n[out->count++] = b->members.n;
-	}
-}
-
-/*
- * The children of p that n may overlap: all of them, or with an index the buckets n's values
- * lead to.  Every other child differs from n in a byte both pin: provably disjoint.
- */
-static void candidates(const struct dpf_node *p, const struct dpf_norm *n, struct cand_lists *out)
-{
-	out->count = 0;
-	out->overflow = false;
-	if (p->index && index_bucket(p->index, n) != DPF_INDEX_UNPINNED)
-		collect_index(p->index, n, out);
-	if (!p->index || out->overflow || index_bucket(p->index, n) == DPF_INDEX_UNPINNED) {
-		out->v[0] = p->children;
-		out->n[0] = p->nchildren;
-		out->count = 1;
-	}
-}
-
 /* ---- children vectors ---- */
 
 static int child_add(struct dpf_node *p, struct dpf_node *c)
@@ -369,7 +116,7 @@ static int child_add(struct dpf_node *p, struct dpf_node *c)
 	c->parent = p;
 	c->pos = p->nchildren;
 	p->children[p->nchildren++] = c;
-	index_add(p, c);
+	dpf_index_add(p, c);
 	return 0;
 }
 
@@ -378,7 +125,7 @@ static void child_remove(struct dpf_node *c)
 	struct dpf_node *p = c->parent;
 	struct dpf_node *last = p->children[--p->nchildren];
 
-	index_del(p, c);
+	dpf_index_del(p, c);
 	p->children[c->pos] = last;
 	last->pos = c->pos;
 	c->parent = NULL;
@@ -418,7 +165,7 @@ struct dpf_set *dpf_set_new(void)
 
 static void node_free(struct dpf_node *n)
 {
-	index_drop(n);
+	dpf_index_drop(n);
 	free(n->children);
 	free(n->norm);
 	free(n);
@@ -437,7 +184,7 @@ void dpf_set_free(struct dpf_set *s)
 		return;
 	for (uint32_t i = 0; i < s->root.nchildren; i++)
 		free_subtree(s->root.children[i]);
-	index_drop(&s->root);
+	dpf_index_drop(&s->root);
 	free(s->root.children);
 	free(s->root.norm);
 	for (int i = 0; i < DPF_MAX_COPY; i++)
@@ -458,9 +205,9 @@ static int place(const struct dpf_set *s, const struct dpf_norm *n, const struct
 
 	for (;;) {
 		const struct dpf_node *down = NULL, *ambiguous = NULL;
-		struct cand_lists cl;
+		struct dpf_cand_lists cl;
 
-		candidates(cur, n, &cl);
+		dpf_candidates(cur, n, &cl);
 		for (unsigned l = 0; l < cl.count && !down; l++) {
 			for (uint32_t i = 0; i < cl.n[l] && !down; i++) {
 				const struct dpf_node *c = cl.v[l][i];
@@ -468,6 +215,7 @@ static int place(const struct dpf_set *s, const struct dpf_norm *n, const struct
 				switch (dpf_relate_norm(n, c->norm)) {
 				case DPF_REL_EQUAL:
 					*conflict = c->id;
+					dpf_candidates_done(&cl);
 					return -EEXIST;
 				case DPF_REL_REFINES:
 					down = c;
@@ -481,6 +229,7 @@ static int place(const struct dpf_set *s, const struct dpf_norm *n, const struct
 				}
 			}
 		}
+		dpf_candidates_done(&cl);
 		if (down) {
 			cur = down;
 			continue;
@@ -540,12 +289,11 @@ static struct dpf_node *node_new(uint32_t id, const struct dpf_filter *f, struct
 	return node;
 }
 
-int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f,
-		   uint32_t *parent_out)
+int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f, uint32_t *parent_out)
 {
 	const struct dpf_node *cparent;
 	struct dpf_node *parent, *node, **movers = NULL;
-	struct cand_lists cl;
+	struct dpf_cand_lists cl;
 	struct dpf_norm *n;
 	uint32_t conflict = 0, nmove = 0, ncand = 0;
 	int err;
@@ -577,11 +325,12 @@ int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f,
 		node_free(node);
 		return -ENOMEM;
 	}
-	candidates(parent, n, &cl);
+	dpf_candidates(parent, n, &cl);
 	for (unsigned l = 0; l < cl.count; l++)
 		ncand += cl.n[l];
 	movers = malloc((ncand ? ncand : 1) * sizeof(*movers));
 	if (!movers) {
+		dpf_candidates_done(&cl);
 		idmap_del(&s->ids, id);
 		node_free(node);
 		return -ENOMEM;
@@ -590,6 +339,7 @@ int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f,
 		for (uint32_t i = 0; i < cl.n[l]; i++)
 			if (dpf_relate_norm(n, cl.v[l][i]->norm) == DPF_REL_REFINED_BY)
 				movers[nmove++] = cl.v[l][i];
+	dpf_candidates_done(&cl);
 	if (child_reserve(node, nmove)) {
 		free(movers);
 		idmap_del(&s->ids, id);
@@ -602,8 +352,8 @@ int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f,
 	}
 	free(movers);
 	child_add(parent, node);
-	index_update(parent);
-	index_update(node);
+	dpf_index_update(parent);
+	dpf_index_update(node);
 	s->ntree++;
 	if (parent_out)
 		*parent_out = parent->id;
@@ -663,7 +413,7 @@ int dpf_set_delete(struct dpf_set *s, uint32_t id)
 	}
 	for (uint32_t i = 0; i < node->nchildren; i++)
 		child_add(parent, node->children[i]);
-	index_update(parent);
+	dpf_index_update(parent);
 	s->ntree--;
 	node_free(node);
 	return 0;

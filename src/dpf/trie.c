@@ -1,16 +1,15 @@
 /* trie.c - from the filter tree to a decision trie of load-and-compare tests
  *
- * Each filter becomes a list of tests: its constrained bytes, per context, cut into 1-, 2- or
- * 4-byte loads on a fixed grid (so that equal fields of different filters become equal test
- * keys), plus a length test where the filter needs more bytes than its loads touch.  Below
- * its parent a filter only needs the tests its parent has not already done (its residual).
+ * Each filter is a list of tests (tests.c); below its parent only its residual.
  *
  * The siblings of one tree level are pairwise disjoint, so at most one of them matches.  They
  * are merged into a trie: pick the test key (context, offset, width, mask) most siblings
  * share, load it once, and branch on its value (a binary search when many values: cost grows
  * with log n, not n); recurse on each value's group with that test removed.  Siblings without
- * the key are tried after the dispatch fails (the node's "rest").  A sibling whose tests are
- * all done matches: record its id and descend into its children's trie.
+ * the key are tried after the dispatch fails (the node's "rest").  Keys that all siblings
+ * test with one value (a shared prefix: ethertype, protocol, local address...) become a single
+ * chain with one bounds check per context.  A sibling whose tests are all done matches: record
+ * its id and descend into its children's trie.
  *
  * Linear mode (the baseline) skips all of it: every filter's full test list in turn, deepest
  * filters first, so the first match is the deepest one.
@@ -57,239 +56,6 @@ void dpf_arena_free(struct dpf_arena *a)
 	}
 }
 
-/* ---- context table ---- */
-
-static uint32_t ctx_hash(int depth, const struct dpf_chain *chain)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)depth;
-
-	for (int i = 0; i < depth; i++) {
-		const struct dpf_chain *c = &chain[i];
-		uint32_t w[3] = {c->offset | (uint32_t)c->add << 16, c->mask,
-				 c->width | (uint32_t)c->shift << 8};
-
-		for (int k = 0; k < 3; k++)
-			h = (h ^ w[k]) * 16777619u;
-	}
-	return h ^ (h >> 15);
-}
-
-static bool ctx_eq(const struct dpf_ctx *c, int depth, const struct dpf_chain *chain)
-{
-	if (c->depth != depth)
-		return false;
-	for (int i = 0; i < depth; i++) {
-		const struct dpf_chain *a = &c->chain[i], *b = &chain[i];
-
-		if (a->offset != b->offset || a->add != b->add || a->mask != b->mask ||
-		    a->width != b->width || a->shift != b->shift)
-			return false;
-	}
-	return true;
-}
-
-static int ctxtab_grow(struct dpf_ctxtab *t)
-{
-	uint32_t cap = t->cap ? 2 * t->cap : 16, hcap = 4 * cap;
-	struct dpf_ctx *v = realloc(t->v, cap * sizeof(*v));
-	uint32_t *h;
-
-	if (!v)
-		return -ENOMEM;
-	t->v = v;
-	h = calloc(hcap, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	free(t->hash);
-	t->hash = h;
-	t->hcap = hcap;
-	t->cap = cap;
-	for (uint32_t i = 0; i < t->n; i++) {
-		uint32_t k = ctx_hash(v[i].depth, v[i].chain) & (hcap - 1);
-
-		while (h[k])
-			k = (k + 1) & (hcap - 1);
-		h[k] = i + 1;
-	}
-	return 0;
-}
-
-/* Index of the context after the first depth SHIFTs of chain; -ENOMEM. */
-static int64_t ctx_intern(struct dpf_ctxtab *t, int depth, const struct dpf_chain *chain)
-{
-	uint32_t k;
-	int64_t parent = -1;
-
-	if (t->n == t->cap && ctxtab_grow(t))
-		return -ENOMEM;
-	for (k = ctx_hash(depth, chain) & (t->hcap - 1); t->hash[k]; k = (k + 1) & (t->hcap - 1))
-		if (ctx_eq(&t->v[t->hash[k] - 1], depth, chain))
-			return t->hash[k] - 1;
-	if (depth > 0) {
-		parent = ctx_intern(t, depth - 1, chain);
-		if (parent < 0)
-			return parent;
-		if (t->n == t->cap && ctxtab_grow(t))
-			return -ENOMEM;
-		/* the table may have been rehashed: find the free slot again */
-		for (k = ctx_hash(depth, chain) & (t->hcap - 1); t->hash[k];
-		     k = (k + 1) & (t->hcap - 1))
-			;
-	}
-	t->v[t->n] = (struct dpf_ctx){.depth = depth, .parent = (int32_t)parent, .slot = -1};
-	memcpy(t->v[t->n].chain, chain, depth * sizeof(*chain));
-	if (depth > 0)
-		t->v[t->n].shift = chain[depth - 1];
-	t->hash[k] = t->n + 1;
-	return t->n++;
-}
-
-/* ---- tests ---- */
-
-struct chunk_byte {
-	uint16_t off;
-	uint8_t mask, value;
-};
-
-static uint32_t native(const uint8_t *b, unsigned width)
-{
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-
-	switch (width) {
-	case 1:
-		memcpy(&u8, b, 1);
-		return u8;
-	case 2:
-		memcpy(&u16, b, 2);
-		return u16;
-	default:
-		memcpy(&u32, b, 4);
-		return u32;
-	}
-}
-
-static void emit_chunk(struct dpf_test *out, uint32_t *nout, uint32_t ctx, uint16_t off,
-		       unsigned width, const struct chunk_byte *bytes, unsigned nbytes)
-{
-	uint8_t m[4] = {0}, v[4] = {0};
-
-	for (unsigned i = 0; i < nbytes; i++) {
-		if (bytes[i].off < off || bytes[i].off >= off + width)
-			continue;
-		m[bytes[i].off - off] = bytes[i].mask;
-		v[bytes[i].off - off] = bytes[i].value;
-	}
-	out[(*nout)++] = (struct dpf_test){
-		.ctx = ctx,
-		.off = off,
-		.width = width,
-		.mask = native(m, width),
-		.value = native(v, width),
-	};
-}
-
-/* Cuts the constrained bytes of one grid word [g, g+4) into loads ending by extent. */
-static uint16_t chunk_word(struct dpf_test *out, uint32_t *nout, uint32_t ctx, int g,
-			   const struct chunk_byte *b, unsigned nb, uint16_t extent)
-{
-	bool half[2] = {false, false};
-	uint16_t end = 0;
-
-	for (unsigned i = 0; i < nb; i++)
-		half[(b[i].off - g) >= 2] = true;
-	if (half[0] && half[1] && g >= 0 && g + 4 <= extent) {
-		emit_chunk(out, nout, ctx, g, 4, b, nb);
-		return g + 4;
-	}
-	for (int h = 0; h < 2; h++) {
-		int lo = g + 2 * h;
-		unsigned cnt = 0;
-		uint16_t only = 0;
-
-		if (!half[h])
-			continue;
-		for (unsigned i = 0; i < nb; i++)
-			if (b[i].off >= lo && b[i].off < lo + 2) {
-				cnt++;
-				only = b[i].off;
-			}
-		if (cnt == 2) {
-			emit_chunk(out, nout, ctx, lo, 2, b, nb);
-			end = lo + 2;
-		} else {
-			emit_chunk(out, nout, ctx, only, 1, b, nb);
-			end = only + 1;
-		}
-	}
-	return end;
-}
-
-/*
- * The tests of n below parent p (NULL: the full test list): n's constrained bits that p does
- * not constrain, plus length tests.  out has room for n->nbytes + DPF_MAX_DEPTH + 1 tests.
- */
-static int make_tests(struct dpf_ctxtab *ctxs, const struct dpf_norm *n, const struct dpf_norm *p,
-		      struct dpf_test *out, uint32_t *nout)
-{
-	uint32_t i = 0, j = 0;
-
-	*nout = 0;
-	for (int d = 0; d <= n->nshift && d <= DPF_MAX_DEPTH; d++) {
-		struct chunk_byte word[4];
-		bool shared = p && dpf_norm_same_ctx(n, p, d);
-		uint16_t known = shared ? p->extent[d] : 0, end = 0;
-		int phase = d == 0 ? 2 : 0, g = INT32_MIN;
-		unsigned nw = 0;
-		int64_t ctx;
-
-		if (!n->extent[d])
-			continue;
-		ctx = ctx_intern(ctxs, d, n->chain);
-		if (ctx < 0)
-			return (int)ctx;
-		for (; i < n->nbytes && n->bytes[i].depth == d; i++) {
-			const struct dpf_nbyte *b = &n->bytes[i];
-			uint8_t mask = b->mask;
-			int wg;
-
-			if (shared) {
-				while (j < p->nbytes &&
-				       (p->bytes[j].depth < d ||
-					(p->bytes[j].depth == d && p->bytes[j].off < b->off)))
-					j++;
-				if (j < p->nbytes && p->bytes[j].depth == d && p->bytes[j].off == b->off)
-					mask &= ~p->bytes[j].mask;
-			}
-			if (!mask)
-				continue;
-			wg = (int)b->off - ((int)b->off - phase + 4) % 4;
-			if (wg != g && nw) {
-				uint16_t e = chunk_word(out, nout, (uint32_t)ctx, g, word, nw,
-							n->extent[d]);
-				end = e > end ? e : end;
-				nw = 0;
-			}
-			g = wg;
-			word[nw++] = (struct chunk_byte){b->off, mask, b->value & mask};
-		}
-		if (nw) {
-			uint16_t e = chunk_word(out, nout, (uint32_t)ctx, g, word, nw, n->extent[d]);
-			end = e > end ? e : end;
-		}
-		if (n->extent[d] > known && n->extent[d] > end)
-			out[(*nout)++] = (struct dpf_test){
-				.ctx = (uint32_t)ctx,
-				.off = n->extent[d] - 1,
-				.width = 1,
-			};
-	}
-	for (uint32_t k = 0; k < *nout; k++)
-		ctxs->v[out[k].ctx].uses++;
-	return 0;
-}
-
 /* ---- trie ---- */
 
 struct item {
@@ -327,8 +93,8 @@ static uint32_t mix64(uint64_t x)
 
 static uint32_t key_hash(const struct dpf_test *k)
 {
-	return mix64(((uint64_t)k->ctx << 24 | (uint64_t)k->off << 8 | k->width) ^
-		     (uint64_t)k->mask << 32);
+	return mix64(((uint64_t)k->ctx << 24 | (uint64_t)k->off << 8 | k->width) ^ (uint64_t)k->mask
+										       << 32);
 }
 
 /*
@@ -485,10 +251,10 @@ static uint32_t take_key(struct item *items, uint32_t m, const struct dpf_test *
 
 static struct dpf_tnode *build_items(struct builder *b, struct item *items, uint32_t m);
 
-/* Dispatch on key: the ng items testing it come first (from take_key), the others are the
- * node's rest. */
-static struct dpf_tnode *build_dispatch(struct builder *b, struct item *items, uint32_t m,
-					uint32_t ng, const struct dpf_test *key)
+/* Dispatch on key over the ng items testing it (first, from take_key); the items after them
+ * become the node's rest, which the caller builds. */
+static struct dpf_tnode *build_dispatch(struct builder *b, struct item *items, uint32_t ng,
+					const struct dpf_test *key)
 {
 	struct dpf_tnode *t;
 	uint32_t nvals = 0;
@@ -517,28 +283,28 @@ static struct dpf_tnode *build_dispatch(struct builder *b, struct item *items, u
 		t->dispatch.subs[v] = build_items(b, items + i, j - i);
 		i = j;
 	}
-	t->rest = build_items(b, items + ng, m - ng);
 	return t;
 }
 
 /*
- * The trie for items (pairwise disjoint siblings, each with its remaining tests).  Keys that
- * every item tests with the same value are a shared prefix: they become one chain (one bounds
- * check per context) in front of whatever follows.
+ * One step of build_items: a node for the first *used of items[0..m); when *used < m the
+ * others still need a trie, to hang at *rest.  Keys that every item tests with the same
+ * value are a shared prefix: one chain (one bounds check per context) in front of the rest.
  */
-static struct dpf_tnode *build_items(struct builder *b, struct item *items, uint32_t m)
+static struct dpf_tnode *build_step(struct builder *b, struct item *items, uint32_t m,
+				    uint32_t *used, struct dpf_tnode ***rest)
 {
 	struct dpf_tnode *tail = NULL;
 	struct dpf_test *prefix;
 	uint32_t np = 0;
 
-	if (m == 0 || b->err)
-		return NULL;
+	*used = m;
 	for (uint32_t i = 0; i < m; i++) /* nothing left to test: it matches, no other can */
 		if (items[i].n == 0)
 			return make_match(b, items[i].node, true);
 	if (m == 1)
-		return make_chain(b, items[0].tests, items[0].n, make_match(b, items[0].node, true));
+		return make_chain(b, items[0].tests, items[0].n,
+				  make_match(b, items[0].node, true));
 	/* a prefix is at most as long as any item's test list */
 	prefix = dpf_arena_alloc(&b->t->arena, items[0].n * sizeof(*prefix));
 	if (!prefix) {
@@ -554,7 +320,11 @@ static struct dpf_tnode *build_items(struct builder *b, struct item *items, uint
 			return NULL;
 		ng = take_key(items, m, &k.key);
 		if (k.count != m || k.nvals != 1) {
-			tail = build_dispatch(b, items, m, ng, &k.key);
+			tail = build_dispatch(b, items, ng, &k.key);
+			if (tail) {
+				*used = ng;
+				*rest = &tail->rest;
+			}
 			break;
 		}
 		prefix[np] = k.key;
@@ -568,10 +338,33 @@ static struct dpf_tnode *build_items(struct builder *b, struct item *items, uint
 	return np ? make_chain(b, prefix, np, tail) : tail;
 }
 
+/*
+ * The trie for items: pairwise disjoint siblings, each with its remaining tests.  A loop, not
+ * a recursion, along the rest chain: a level can hold thousands of differently shaped
+ * filters.
+ */
+static struct dpf_tnode *build_items(struct builder *b, struct item *items, uint32_t m)
+{
+	struct dpf_tnode *head = NULL, **link = &head;
+
+	while (m > 0 && !b->err) {
+		struct dpf_tnode **rest = NULL;
+		uint32_t used;
+
+		*link = build_step(b, items, m, &used, &rest);
+		if (!*link || used == m)
+			break;
+		link = rest;
+		items += used;
+		m -= used;
+	}
+	return b->err ? NULL : head;
+}
+
 static struct dpf_test *alloc_tests(struct builder *b, const struct dpf_norm *n)
 {
 	struct dpf_test *v =
-		dpf_arena_alloc(&b->t->arena, (n->nbytes + DPF_MAX_DEPTH + 1) * sizeof(*v));
+	    dpf_arena_alloc(&b->t->arena, (n->nbytes + DPF_MAX_DEPTH + 1) * sizeof(*v));
 
 	if (!v)
 		b->err = -ENOMEM;
@@ -598,8 +391,8 @@ static struct dpf_tnode *build_level(struct builder *b, const struct dpf_node *p
 		items[i].node = c;
 		items[i].tests = alloc_tests(b, c->norm);
 		if (items[i].tests) {
-			int err = make_tests(&b->t->ctxs, c->norm, parent->norm, items[i].tests,
-					     &items[i].n);
+			int err = dpf_make_tests(&b->t->ctxs, c->norm, parent->norm, items[i].tests,
+						 &items[i].n);
 			if (err)
 				b->err = err;
 		}
@@ -656,7 +449,7 @@ static struct dpf_tnode *build_linear(struct builder *b, const struct dpf_set *s
 
 		if (!tests)
 			break;
-		b->err = make_tests(&b->t->ctxs, v[i].node->norm, NULL, tests, &n);
+		b->err = dpf_make_tests(&b->t->ctxs, v[i].node->norm, NULL, tests, &n);
 		c = b->err ? NULL : make_chain(b, tests, n, make_match(b, v[i].node, false));
 		if (c)
 			c->rest = head;
@@ -672,7 +465,7 @@ int dpf_trie_build(const struct dpf_set *s, bool linear, struct dpf_trie *t)
 	static const struct dpf_chain none[DPF_MAX_DEPTH];
 
 	memset(t, 0, sizeof(*t));
-	if (ctx_intern(&t->ctxs, 0, none) < 0) /* the root context is index 0 */
+	if (dpf_ctx_intern(&t->ctxs, 0, none) < 0) /* the root context is index 0 */
 		b.err = -ENOMEM;
 	if (!b.err)
 		t->tree = linear ? build_linear(&b, s) : build_level(&b, &s->root);
@@ -686,7 +479,7 @@ int dpf_trie_build(const struct dpf_set *s, bool linear, struct dpf_trie *t)
 		tests = alloc_tests(&b, c->norm);
 		if (!tests)
 			break;
-		b.err = make_tests(&t->ctxs, c->norm, NULL, tests, &n);
+		b.err = dpf_make_tests(&t->ctxs, c->norm, NULL, tests, &n);
 		if (b.err)
 			break;
 		t->copy[t->ncopy].slot = slot;

@@ -86,9 +86,7 @@ struct app *app_by_id(struct xokd *x, uint32_t id)
 {
 	struct app *a;
 
-	list_for_each_entry(a, &x->apps, link)
-		if (a->id == id)
-			return a;
+	list_for_each_entry(a, &x->apps, link) if (a->id == id) return a;
 	return NULL;
 }
 
@@ -123,7 +121,8 @@ void app_reap(struct xokd *x)
 {
 	struct app *a, *n;
 
-	list_for_each_entry_safe(a, n, &x->zombies, link) {
+	list_for_each_entry_safe(a, n, &x->zombies, link)
+	{
 		list_del(&a->link);
 		free(a);
 	}

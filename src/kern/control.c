@@ -37,32 +37,30 @@ struct ctl_op {
 };
 
 static const struct ctl_op ctl_ops[XOK_OP_NR] = {
-	[XOK_OP_HELLO] = {op_hello, 0, sizeof(struct xok_hello_reply), FD_NONE, "hello"},
-	[XOK_OP_REGION_ADD] = {op_region_add, sizeof(struct xok_region_add),
-			       sizeof(struct xok_region_add_reply), FD_ONE, "region_add"},
-	[XOK_OP_REGION_DEL] = {op_region_del, sizeof(struct xok_region_del), 0, FD_NONE,
-			       "region_del"},
-	[XOK_OP_RING_SET] = {op_ring_set, sizeof(struct xok_ring_set),
-			     sizeof(struct xok_ring_set_reply), FD_NONE, "ring_set"},
-	[XOK_OP_RING_MOD] = {op_ring_mod, sizeof(struct xok_ring_mod), 0, FD_NONE, "ring_mod"},
-	[XOK_OP_RING_DEL] = {op_ring_del, sizeof(struct xok_ring_del), 0, FD_NONE, "ring_del"},
-	[XOK_OP_DPF_INSERT] = {op_dpf_insert, sizeof(struct xok_dpf_insert),
-			       sizeof(struct xok_dpf_insert_reply), FD_NONE, "dpf_insert"},
-	[XOK_OP_DPF_DELETE] = {op_dpf_delete, sizeof(struct xok_dpf_delete), 0, FD_NONE,
-			       "dpf_delete"},
-	[XOK_OP_DPF_REF] = {op_dpf_ref, sizeof(struct xok_dpf_ref), 0, FD_NONE, "dpf_ref"},
-	[XOK_OP_NET_XMIT] = {op_net_xmit, sizeof(struct xok_tx_desc), 0, FD_NONE, "net_xmit"},
-	[XOK_OP_TXQ_SET] = {op_txq_set, sizeof(struct xok_txq_set), 0, FD_MAYBE, "txq_set"},
-	[XOK_OP_WKPRED] = {op_wkpred, sizeof(struct xok_wkpred), 0, FD_NONE, "wkpred"},
-	[XOK_OP_INFO] = {op_info, 0, sizeof(struct xok_info_reply), FD_NONE, "info"},
-	[XOK_OP_STATS] = {op_stats, sizeof(struct xok_stats_req), sizeof(struct xok_stats_reply),
-			  FD_NONE, "stats"},
-	[XOK_OP_TABLE_PUBLISH] = {op_table_publish, sizeof(struct xok_table_req),
-				  sizeof(struct xok_table_req), FD_ONE, "table_publish"},
-	[XOK_OP_TABLE_GET] = {op_table_get, sizeof(struct xok_table_req),
-			      sizeof(struct xok_table_req), FD_NONE, "table_get"},
-	[XOK_OP_TABLE_NOTIFY] = {op_table_notify, sizeof(struct xok_table_req),
-				 sizeof(struct xok_table_req), FD_NONE, "table_notify"},
+    [XOK_OP_HELLO] = {op_hello, 0, sizeof(struct xok_hello_reply), FD_NONE, "hello"},
+    [XOK_OP_REGION_ADD] = {op_region_add, sizeof(struct xok_region_add),
+			   sizeof(struct xok_region_add_reply), FD_ONE, "region_add"},
+    [XOK_OP_REGION_DEL] = {op_region_del, sizeof(struct xok_region_del), 0, FD_NONE, "region_del"},
+    [XOK_OP_RING_SET] = {op_ring_set, sizeof(struct xok_ring_set),
+			 sizeof(struct xok_ring_set_reply), FD_NONE, "ring_set"},
+    [XOK_OP_RING_MOD] = {op_ring_mod, sizeof(struct xok_ring_mod), 0, FD_NONE, "ring_mod"},
+    [XOK_OP_RING_DEL] = {op_ring_del, sizeof(struct xok_ring_del), 0, FD_NONE, "ring_del"},
+    [XOK_OP_DPF_INSERT] = {op_dpf_insert, sizeof(struct xok_dpf_insert),
+			   sizeof(struct xok_dpf_insert_reply), FD_NONE, "dpf_insert"},
+    [XOK_OP_DPF_DELETE] = {op_dpf_delete, sizeof(struct xok_dpf_delete), 0, FD_NONE, "dpf_delete"},
+    [XOK_OP_DPF_REF] = {op_dpf_ref, sizeof(struct xok_dpf_ref), 0, FD_NONE, "dpf_ref"},
+    [XOK_OP_NET_XMIT] = {op_net_xmit, sizeof(struct xok_tx_desc), 0, FD_NONE, "net_xmit"},
+    [XOK_OP_TXQ_SET] = {op_txq_set, sizeof(struct xok_txq_set), 0, FD_MAYBE, "txq_set"},
+    [XOK_OP_WKPRED] = {op_wkpred, sizeof(struct xok_wkpred), 0, FD_NONE, "wkpred"},
+    [XOK_OP_INFO] = {op_info, 0, sizeof(struct xok_info_reply), FD_NONE, "info"},
+    [XOK_OP_STATS] = {op_stats, sizeof(struct xok_stats_req), sizeof(struct xok_stats_reply),
+		      FD_NONE, "stats"},
+    [XOK_OP_TABLE_PUBLISH] = {op_table_publish, sizeof(struct xok_table_req),
+			      sizeof(struct xok_table_req), FD_ONE, "table_publish"},
+    [XOK_OP_TABLE_GET] = {op_table_get, sizeof(struct xok_table_req), sizeof(struct xok_table_req),
+			  FD_NONE, "table_get"},
+    [XOK_OP_TABLE_NOTIFY] = {op_table_notify, sizeof(struct xok_table_req),
+			     sizeof(struct xok_table_req), FD_NONE, "table_notify"},
 };
 
 _Static_assert(sizeof(struct xok_msg) + sizeof(struct xok_stats_reply) <= XOK_MSG_MAX, "ABI");
@@ -265,6 +263,15 @@ void ctl_close(struct xokd *x)
 	unlink(x->cfg.socket_path);
 }
 
+static uint32_t ctl_uid_apps(struct xokd *x, uid_t uid)
+{
+	struct app *a;
+	uint32_t n = 0;
+
+	list_for_each_entry(a, &x->apps, link) n += a->uid == uid;
+	return n;
+}
+
 void ctl_accept(struct xokd *x)
 {
 	struct ucred cred;
@@ -286,6 +293,12 @@ void ctl_accept(struct xokd *x)
 		if (x->napps >= XOK_APPS_MAX) {
 			xlog("ctl", "refusing pid %d: %d apps connected", (int)cred.pid,
 			     XOK_APPS_MAX);
+			close(fd);
+			continue;
+		}
+		if (cred.uid != 0 && ctl_uid_apps(x, cred.uid) >= XOK_UID_APPS_MAX) {
+			xlog("ctl", "refusing pid %d: uid %d has %d apps connected", (int)cred.pid,
+			     (int)cred.uid, XOK_UID_APPS_MAX);
 			close(fd);
 			continue;
 		}
@@ -314,7 +327,9 @@ static int ctl_client_one(struct xokd *x, struct app *a)
 		struct cmsghdr align;
 	} cin, cout;
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cin.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cin.buf,
 			    .msg_controllen = sizeof(cin.buf)};
 	int fds[XOK_CTL_FDS_MAX * 2], nfds = 0, rep_fd;
 	struct cmsghdr *c;
@@ -353,8 +368,8 @@ static int ctl_client_one(struct xokd *x, struct app *a)
 		close_fds(fds, nfds);
 		nfds = -1;
 	}
-	replen = ctl_dispatch(x, a, buf, (size_t)n, mh.msg_flags & MSG_TRUNC, fds, nfds, rep,
-			      &rep_fd);
+	replen =
+	    ctl_dispatch(x, a, buf, (size_t)n, mh.msg_flags & MSG_TRUNC, fds, nfds, rep, &rep_fd);
 	iov.iov_base = rep;
 	iov.iov_len = replen;
 	memset(&mh, 0, sizeof(mh));

@@ -56,9 +56,7 @@ static struct filter_ref *filter_ref_of(struct app *a, struct filter *f)
 {
 	struct filter_ref *r;
 
-	list_for_each_entry(r, &a->frefs, app_link)
-		if (r->f == f)
-			return r;
+	list_for_each_entry(r, &a->frefs, app_link) if (r->f == f) return r;
 	return NULL;
 }
 
@@ -131,9 +129,9 @@ int filter_compile(struct xokd *x)
 	for (i = 0; i < x->niface; i++) {
 		struct iface *ifc = &x->ifaces[i];
 		struct dpf_codegen_opts o = {
-			.sz = sizeof(o),
-			.xsk_map_fd = iface_xskmap_fd(ifc),
-			.unmatched = x->cfg.unmatched,
+		    .sz = sizeof(o),
+		    .xsk_map_fd = iface_xskmap_fd(ifc),
+		    .unmatched = x->cfg.unmatched,
 		};
 		struct dpf_prog prog = {0};
 		int fd;
@@ -176,8 +174,7 @@ static bool filter_may_refine(struct app *a, struct filter *p)
 	return (p->flags & XOK_DPF_OPEN) || filter_ref_of(a, p) != NULL;
 }
 
-int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd)
+int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_dpf_insert *m = req;
 	struct xok_dpf_insert_reply *out = rep;
@@ -291,8 +288,7 @@ int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	return 0;
 }
 
-int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd)
+int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_dpf_delete *m = req;
 	struct filter_ref *r;
@@ -359,10 +355,10 @@ void filter_reclaim(struct xokd *x, struct app *a)
 	struct filter_ref *r, *rn;
 	struct filter *f;
 
-	list_for_each_entry_safe(r, rn, &a->frefs, app_link)
-		filter_unref(x, a, r);
+	list_for_each_entry_safe(r, rn, &a->frefs, app_link) filter_unref(x, a, r);
 	/* filters others still hold: forget a's rings and a as owner */
-	list_for_each_entry(f, &x->filters, link) {
+	list_for_each_entry(f, &x->filters, link)
+	{
 		if (f->ring && f->ring->app == a)
 			filter_set_ring(f, NULL);
 		if (f->owner == a)
@@ -374,7 +370,8 @@ void filter_fini(struct xokd *x)
 {
 	struct filter *f, *n;
 
-	list_for_each_entry_safe(f, n, &x->filters, link) {
+	list_for_each_entry_safe(f, n, &x->filters, link)
+	{
 		filter_hash_del(x, f);
 		list_del(&f->link);
 		free(f);

@@ -88,7 +88,10 @@ static int iface_check_xdp(struct xokd *x, struct iface *ifc)
 		xlog("iface",
 		     "%s: another XDP program (id %u) is attached; refusing to replace it "
 		     "(use --force)",
-		     ifc->name, q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id);
+		     ifc->name,
+		     q.prog_id	     ? q.prog_id
+		     : q.drv_prog_id ? q.drv_prog_id
+				     : q.skb_prog_id);
 		return -EBUSY;
 	}
 	if (q.drv_prog_id)
@@ -98,8 +101,10 @@ static int iface_check_xdp(struct xokd *x, struct iface *ifc)
 	if (!err && q.hw_prog_id)
 		err = bpf_xdp_detach((int)ifc->ifindex, XDP_FLAGS_HW_MODE, NULL);
 	if (err) {
-		xlog("iface", "%s: --force: cannot detach the attached XDP program: %s (is it "
-		     "held by a bpf_link, e.g. another xokd?)", ifc->name, strerror(-err));
+		xlog("iface",
+		     "%s: --force: cannot detach the attached XDP program: %s (is it "
+		     "held by a bpf_link, e.g. another xokd?)",
+		     ifc->name, strerror(-err));
 		return err;
 	}
 	xlog("iface", "%s: --force: detached the previous XDP program", ifc->name);
@@ -138,7 +143,7 @@ int iface_open(struct xokd *x, struct iface *ifc, const struct xokd_iface_cfg *c
 		return err;
 	}
 	ifc->skel->rodata->unmatched_verdict =
-		x->cfg.unmatched == DPF_UNMATCHED_DROP ? XOK_VERDICT_DROP : XOK_VERDICT_PASS;
+	    x->cfg.unmatched == DPF_UNMATCHED_DROP ? XOK_VERDICT_DROP : XOK_VERDICT_PASS;
 	err = xok_entry__load(ifc->skel);
 	if (err) {
 		xlog("iface", "%s: cannot load the entry program: %s", ifc->name, strerror(-err));
@@ -163,9 +168,11 @@ int iface_open(struct xokd *x, struct iface *ifc, const struct xokd_iface_cfg *c
 		     x->cfg.xdp_mode == XOKD_XDP_SKB ? "skb" : "native", strerror(-err));
 		goto fail;
 	}
-	xlog("iface", "%s: ifindex %u, mtu %u, %02x:%02x:%02x:%02x:%02x:%02x, %u queue%s, XDP "
-	     "attached", ifc->name, ifc->ifindex, ifc->mtu, ifc->mac[0], ifc->mac[1],
-	     ifc->mac[2], ifc->mac[3], ifc->mac[4], ifc->mac[5], nq, nq == 1 ? "" : "s");
+	xlog("iface",
+	     "%s: ifindex %u, mtu %u, %02x:%02x:%02x:%02x:%02x:%02x, %u queue%s, XDP "
+	     "attached",
+	     ifc->name, ifc->ifindex, ifc->mtu, ifc->mac[0], ifc->mac[1], ifc->mac[2], ifc->mac[3],
+	     ifc->mac[4], ifc->mac[5], nq, nq == 1 ? "" : "s");
 	return 0;
 fail:
 	iface_close(x, ifc);

@@ -53,40 +53,40 @@ struct evsrc {
 
 /* ---- shared memory ---- */
 struct region {
-	uint32_t id;	 /* 1..XOK_APP_REGIONS_MAX within its app; table regions: XOK_REGION_TABLE */
-	uint32_t refs;	 /* users: rings, TXQ, predicate terms, pending notifications */
-	uint8_t *base;	 /* xokd's MAP_SHARED mapping */
+	uint32_t id;   /* 1..XOK_APP_REGIONS_MAX within its app; table regions: XOK_REGION_TABLE */
+	uint32_t refs; /* users: rings, TXQ, predicate terms, pending notifications */
+	uint8_t *base; /* xokd's MAP_SHARED mapping */
 	uint64_t size;
-	bool readonly;	 /* table regions: mapped PROT_READ */
-	bool dead;	 /* table replaced: freed when refs drop to 0 */
+	bool readonly; /* table regions: mapped PROT_READ */
+	bool dead;     /* table replaced: freed when refs drop to 0 */
 };
 
 struct ring {
 	struct list_head app_link; /* app->rings */
 	struct app *app;
-	uint32_t id;		   /* global, never reused */
+	uint32_t id; /* global, never reused */
 	struct region *region;
 	struct xok_ring_hdr *hdr;
 	uint8_t *entries;
 	uint32_t entry_size;
 	uint32_t nentries;
-	uint32_t next;		   /* next entry xokd fills */
-	uint32_t produced;	   /* xokd's count, stored to hdr->produced */
-	uint32_t nfilters;	   /* filters delivering here */
+	uint32_t next;	   /* next entry xokd fills */
+	uint32_t produced; /* xokd's count, stored to hdr->produced */
+	uint32_t nfilters; /* filters delivering here */
 	uint64_t delivered, dropped_full, truncated, bytes;
 };
 
 struct filter {
-	struct list_head link;	/* x->filters, ascending id */
-	struct filter *hnext;	/* hash chain */
+	struct list_head link; /* x->filters, ascending id */
+	struct filter *hnext;  /* hash chain */
 	uint32_t id;
-	uint32_t owner_id;	/* creating app's id (kept after it is gone) */
-	struct app *owner;	/* NULL once the creator is gone */
-	uint32_t flags;		/* XOK_DPF_* */
-	int copy_slot;		/* copy filters: 0..DPF_MAX_COPY-1; tree filters: -1 */
-	struct ring *ring;	/* delivery target; NULL when that ring's app is gone */
+	uint32_t owner_id; /* creating app's id (kept after it is gone) */
+	struct app *owner; /* NULL once the creator is gone */
+	uint32_t flags;	   /* XOK_DPF_* */
+	int copy_slot;	   /* copy filters: 0..DPF_MAX_COPY-1; tree filters: -1 */
+	struct ring *ring; /* delivery target; NULL when that ring's app is gone */
 	struct xok_cap cap;
-	uint32_t nrefs;		/* apps holding a reference (the creator included) */
+	uint32_t nrefs; /* apps holding a reference (the creator included) */
 	uint64_t hits, bytes;
 };
 
@@ -100,8 +100,8 @@ struct txq {
 	struct xok_txq_hdr *hdr;
 	struct xok_tx_desc *descs;
 	uint32_t nentries;
-	uint32_t cons;		/* xokd's copy of hdr->cons */
-	int efd;		/* the app's eventfd (xokd's dup) */
+	uint32_t cons; /* xokd's copy of hdr->cons */
+	int efd;       /* the app's eventfd (xokd's dup) */
 	struct evsrc ev;
 };
 
@@ -114,10 +114,10 @@ struct wk_term {
 };
 
 struct wkpred {
-	uint32_t *seq;		/* struct xok_wake in an app region */
+	uint32_t *seq; /* struct xok_wake in an app region */
 	uint32_t *sleeping;
-	uint64_t deadline;	/* CLOCK_MONOTONIC ns, 0 = none */
-	bool deadline_armed;	/* deadline not yet reached */
+	uint64_t deadline;   /* CLOCK_MONOTONIC ns, 0 = none */
+	bool deadline_armed; /* deadline not yet reached */
 	uint32_t nterms;
 	struct wk_term terms[XOK_WK_TERMS_MAX];
 	uint32_t nheld;
@@ -125,15 +125,15 @@ struct wkpred {
 };
 
 struct app {
-	struct list_head link;		/* x->apps, ascending id */
-	struct list_head touched_link;	/* x->touched: evaluate predicate after this batch */
-	struct list_head txwork_link;	/* x->txwork: TXQ may hold descriptors to take */
-	uint32_t id;			/* never reused */
-	int fd;				/* control connection; -1 in unit tests */
+	struct list_head link;	       /* x->apps, ascending id */
+	struct list_head touched_link; /* x->touched: evaluate predicate after this batch */
+	struct list_head txwork_link;  /* x->txwork: TXQ may hold descriptors to take */
+	uint32_t id;		       /* never reused */
+	int fd;			       /* control connection; -1 in unit tests */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
-	bool privileged;		/* root or member of --group */
+	bool privileged; /* root or member of --group */
 	char comm[16];
 	struct evsrc ev;
 	struct region *regions[XOK_APP_REGIONS_MAX]; /* by id - 1 */
@@ -142,23 +142,23 @@ struct app {
 	struct list_head rings;
 	uint32_t nrings;
 	struct list_head frefs;
-	uint32_t nfilters;		/* references held */
+	uint32_t nfilters; /* references held */
 	struct txq *txq;
 	struct wkpred *pred;
-	uint32_t tx_inflight;		/* frames in UMEM awaiting completion */
-	bool dead;			/* reclaimed; the struct is freed by app_reap */
+	uint32_t tx_inflight; /* frames in UMEM awaiting completion */
+	bool dead;	      /* reclaimed; the struct is freed by app_reap */
 	uint32_t log_budget;
 	uint64_t tx_frames, tx_rejected, ctl_requests, wakeups;
 };
 
 /* ---- interfaces and AF_XDP sockets ---- */
-struct tx_pend {		/* per UMEM frame in flight */
-	struct app *app;	/* NULL: no notification (or the app is gone) */
+struct tx_pend {	 /* per UMEM frame in flight */
+	struct app *app; /* NULL: no notification (or the app is gone) */
 	struct region *region;
 	uint32_t *word;
 };
 
-struct xport {			/* one AF_XDP socket: (interface, rx queue) with its UMEM */
+struct xport { /* one AF_XDP socket: (interface, rx queue) with its UMEM */
 	struct iface *ifc;
 	uint32_t queue;
 	struct xsk_socket *xsk;
@@ -166,12 +166,13 @@ struct xport {			/* one AF_XDP socket: (interface, rx queue) with its UMEM */
 	uint8_t *area;
 	size_t area_size;
 	/* the rings live in libxdp's structs; opaque storage here keeps libxdp out of kern.h */
-	void *rings;		/* struct xport_rings (xsk.c) */
-	uint64_t *tx_free;	/* stack of free transmit frame addresses */
+	void *rings;	   /* struct xport_rings (xsk.c) */
+	uint64_t *tx_free; /* stack of free transmit frame addresses */
 	uint32_t ntx_free;
 	uint32_t tx_outstanding; /* submitted, not completed */
-	struct tx_pend *pend;	/* by frame number */
-	bool fake;		/* unit tests: no socket; transmit completes on tx_complete */
+	struct tx_pend *pend;	 /* by frame number */
+	bool fake;		 /* unit tests: no socket; transmit completes on tx_complete */
+	bool dead;		 /* the device went away: no longer polled */
 	uint64_t *fake_comp;
 	uint32_t nfake_comp;
 	struct evsrc ev;
@@ -182,21 +183,21 @@ struct iface {
 	uint32_t ifindex;
 	uint8_t mac[6];
 	uint32_t mtu;
-	uint32_t addr;		/* IPv4, network order */
+	uint32_t addr; /* IPv4, network order */
 	uint8_t prefix_len;
 	struct xok_entry *skel;
-	int link_fd;		/* bpf_link of the entry program; -1 if not attached */
+	int link_fd; /* bpf_link of the entry program; -1 if not attached */
 	struct xport *ports[XOK_QUEUES_MAX];
 	uint32_t nports;
 	uint64_t rx, tx, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes;
-	uint64_t xsk_dropped;	/* kernel-side AF_XDP drops seen at the last stats call */
+	uint64_t xsk_dropped; /* kernel-side AF_XDP drops seen at the last stats call */
 };
 
 /* ---- system tables ---- */
 struct table {
-	struct region *reg;	/* xokd's read-only mapping; NULL = not published */
-	int ro_fd;		/* read-only reopen of the memfd, handed out by TABLE_GET */
-	uint32_t publisher;	/* app id */
+	struct region *reg; /* xokd's read-only mapping; NULL = not published */
+	int ro_fd;	    /* read-only reopen of the memfd, handed out by TABLE_GET */
+	uint32_t publisher; /* app id */
 	uint64_t size;
 };
 
@@ -205,14 +206,14 @@ enum xokd_xdp_mode { XOKD_XDP_NATIVE = 0, XOKD_XDP_SKB };
 
 struct xokd_iface_cfg {
 	char name[IF_NAMESIZE];
-	uint32_t addr;		/* network order */
+	uint32_t addr; /* network order */
 	uint8_t prefix_len;
 };
 
 struct xokd_cfg {
 	struct xokd_iface_cfg ifaces[XOK_IFACES_MAX];
 	uint32_t niface;
-	uint32_t gateway;	/* network order; 0 = none */
+	uint32_t gateway; /* network order; 0 = none */
 	const char *socket_path;
 	enum xokd_xdp_mode xdp_mode;
 	enum dpf_unmatched unmatched;
@@ -238,8 +239,8 @@ struct xokd {
 	uint32_t niface;
 
 	struct list_head apps;
-	struct list_head zombies;	/* reclaimed apps, freed at the end of a loop turn
-					 * (epoll may still hold events naming them) */
+	struct list_head zombies; /* reclaimed apps, freed at the end of a loop turn
+				   * (epoll may still hold events naming them) */
 	uint32_t napps;
 	uint32_t next_app_id, next_ring_id, next_filter_id;
 
@@ -248,8 +249,8 @@ struct xokd {
 	uint32_t nfilters;
 	struct filter *fhash[XOK_FILTER_HASH];
 	struct filter *copy[DPF_MAX_COPY];
-	bool dpf_dirty;		/* set changed: recompile before sleeping */
-	bool no_bpf;		/* unit tests: never generate or load programs */
+	bool dpf_dirty; /* set changed: recompile before sleeping */
+	bool no_bpf;	/* unit tests: never generate or load programs */
 	uint64_t dpf_compiles, dpf_compile_errors;
 
 	struct table tables[XOK_TABLE_NR];
@@ -265,10 +266,10 @@ struct xokd {
 /* ---- log.c ---- */
 void xlog(const char *mod, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xdbg(const struct xokd *x, const char *mod, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Logs a rejected request of app a, within its budget (XOK_APP_LOG_BUDGET). */
 void app_log(struct app *a, const char *mod, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- main.c / loop.c ---- */
 int xokd_init(struct xokd *x, const struct xokd_cfg *cfg); /* state only: no sockets */
@@ -309,10 +310,8 @@ bool app_in_group(const struct xokd *x, int fd, uid_t uid, gid_t gid);
 int op_hello(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 
 /* ---- region.c ---- */
-int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd);
-int op_region_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd);
+int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_region_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 /* Maps a sealed memfd after checking it (regular, >= size, F_SEAL_SHRINK). */
 int region_map_fd(struct app *a, int fd, uint64_t size, bool readonly, struct region **out);
 struct region *region_lookup(struct app *a, uint32_t id);
@@ -330,12 +329,9 @@ void region_free(struct region *r);
 void region_reclaim(struct app *a); /* all of a's regions: users must be gone */
 
 /* ---- ring.c ---- */
-int op_ring_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		int *rep_fd);
-int op_ring_mod(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		int *rep_fd);
-int op_ring_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		int *rep_fd);
+int op_ring_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_ring_mod(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_ring_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 struct ring *ring_lookup(struct app *a, uint32_t id);
 /* Copies a frame into the ring's next entry; -ENOBUFS when it is not xokd's. */
 int ring_publish(struct ring *r, const uint8_t *frame, uint32_t len, uint32_t ifindex,
@@ -345,12 +341,9 @@ void ring_reclaim(struct xokd *x, struct app *a);
 /* ---- filter.c ---- */
 int filter_init(struct xokd *x);
 void filter_fini(struct xokd *x);
-int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd);
-int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd);
-int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-	       int *rep_fd);
+int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 struct filter *filter_lookup(struct xokd *x, uint32_t id);
 /* Regenerates and installs the DPF program on every interface; 0 or -errno. */
 int filter_compile(struct xokd *x);
@@ -386,6 +379,7 @@ int xport_tx_submit(struct xport *p, uint64_t addr, uint32_t len);
 void xport_tx_kick(struct xport *p);
 uint32_t xport_comp_take(struct xport *p, uint64_t *addr, uint32_t n);
 int xport_fd(const struct xport *p);
+void xport_fail(struct xokd *x, struct xport *p); /* EPOLLERR: stop polling it */
 uint64_t xport_kernel_drops(const struct xport *p);
 
 /* ---- rx.c ---- */
@@ -395,30 +389,27 @@ void rx_deliver(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_
 		const struct dpf_xdp_meta *m, uint64_t rx_ns);
 
 /* ---- tx.c ---- */
-int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		int *rep_fd);
-int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-	       int *rep_fd);
-void tx_kick(struct xokd *x, struct app *a);	/* its eventfd fired */
-void tx_run(struct xokd *x);			/* drain TXQs round-robin */
+int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
+void tx_kick(struct xokd *x, struct app *a); /* its eventfd fired */
+void tx_run(struct xokd *x);		     /* drain TXQs round-robin */
 void tx_complete(struct xokd *x, struct xport *p);
-bool tx_busy(const struct xokd *x);		/* work left for the next iteration */
+bool tx_busy(const struct xokd *x); /* work left for the next iteration */
 void tx_reclaim(struct xokd *x, struct app *a);
 
 /* ---- wk.c ---- */
 int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 bool wk_eval(const struct wkpred *p, uint64_t now);
 void wk_touch(struct xokd *x, struct app *a);
-void wk_run(struct xokd *x);		/* evaluate touched apps, wake the sleeping true ones */
-void wk_timer(struct xokd *x);		/* timer_fd fired */
+void wk_run(struct xokd *x);   /* evaluate touched apps, wake the sleeping true ones */
+void wk_timer(struct xokd *x); /* timer_fd fired */
 void wk_table_changed(struct xokd *x, struct region *table);
 void wk_reclaim(struct xokd *x, struct app *a);
 
 /* ---- table.c ---- */
 int op_table_publish(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
 		     int *rep_fd);
-int op_table_get(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		 int *rep_fd);
+int op_table_get(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 int op_table_notify(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
 		    int *rep_fd);
 struct region *table_region(struct xokd *x, uint32_t region_id);

@@ -9,7 +9,10 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD_INIT(name)                                                                       \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 
 static inline void list_init(struct list_head *h)
 {
@@ -44,15 +47,16 @@ static inline bool list_linked(const struct list_head *n)
 	return n->next != n;
 }
 
-#define list_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define list_entry(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define list_for_each_entry(pos, head, member)                                                 \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member); &pos->member != (head);  \
+#define list_for_each_entry(pos, head, member)                                                     \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member); &pos->member != (head);     \
 	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
 
-#define list_for_each_entry_safe(pos, n, head, member)                                         \
-	for (pos = list_entry((head)->next, __typeof__(*pos), member),                           \
-	    n = list_entry(pos->member.next, __typeof__(*pos), member);                          \
-	     &pos->member != (head); pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
+#define list_for_each_entry_safe(pos, n, head, member)                                             \
+	for (pos = list_entry((head)->next, __typeof__(*pos), member),                             \
+	    n = list_entry(pos->member.next, __typeof__(*pos), member);                            \
+	     &pos->member != (head);                                                               \
+	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
 
 #endif /* XOK_KERN_LIST_H */

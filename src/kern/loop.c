@@ -111,7 +111,10 @@ static void loop_event(struct xokd *x, struct epoll_event *e)
 			ctl_client_event(x, a, e->events);
 		break;
 	case EV_XSK:
-		rx_port(x, ev->obj);
+		if (e->events & (EPOLLERR | EPOLLHUP))
+			xport_fail(x, ev->obj);
+		else
+			rx_port(x, ev->obj);
 		break;
 	case EV_TXQ:
 		a = ev->obj;
@@ -134,10 +137,10 @@ static void loop_poll_all(struct xokd *x)
 
 	for (i = 0; i < x->niface; i++)
 		for (q = 0; q < x->ifaces[i].nports; q++)
-			rx_port(x, x->ifaces[i].ports[q]);
-	list_for_each_entry(a, &x->apps, link)
-		if (a->txq && !list_linked(&a->txwork_link))
-			list_add_tail(&a->txwork_link, &x->txwork);
+			if (!x->ifaces[i].ports[q]->dead)
+				rx_port(x, x->ifaces[i].ports[q]);
+	list_for_each_entry(a, &x->apps, link) if (a->txq && !list_linked(&a->txwork_link))
+	    list_add_tail(&a->txwork_link, &x->txwork);
 }
 
 int loop_run(struct xokd *x)

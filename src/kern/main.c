@@ -11,37 +11,37 @@
 #include "kern.h"
 
 static const char usage[] =
-	"usage: xokd --iface IFACE --addr A.B.C.D/N [--iface IFACE2 --addr ...]...\n"
-	"            [--gateway A.B.C.D] [--socket PATH] [--xdp-mode native|skb]\n"
-	"            [--unmatched pass|drop] [--group NAME] [--force] [--busy-poll] [-v]\n"
-	"\n"
-	"xokd owns the given network interfaces on behalf of Xok/Linux applications: it\n"
-	"attaches an XDP program and an AF_XDP socket to each, demultiplexes received frames\n"
-	"with DPF filters compiled to eBPF into the applications' shared-memory packet rings,\n"
-	"and transmits their frames (the Xok kernel's Table I, as a daemon).\n"
-	"\n"
-	"  -i, --iface IFACE      an interface to own (repeatable, up to 8); it must exist and\n"
-	"                         have no XDP program attached (see --force); give it no Linux\n"
-	"                         address: the applications' stack owns it\n"
-	"  -a, --addr A.B.C.D/N   the libOS IPv4 address of the preceding --iface (required),\n"
-	"                         reported to applications by the INFO call\n"
-	"  -g, --gateway A.B.C.D  default gateway reported to applications\n"
-	"  -s, --socket PATH      control socket (default " XOK_SOCKET_DEFAULT "; its directory\n"
-	"                         is created; the socket is mode 0666 so any user may connect)\n"
-	"  -m, --xdp-mode MODE    native (driver XDP, the default) or skb (generic XDP)\n"
-	"  -u, --unmatched VERDICT  frames no filter claims: pass (to the Linux stack, the\n"
-	"                         default) or drop\n"
-	"  -G, --group NAME       members of this group may install copy filters and publish\n"
-	"                         system tables (root always may)\n"
-	"  -f, --force            replace an XDP program already attached to an interface\n"
-	"  -b, --busy-poll        poll sockets and transmit queues instead of sleeping (uses a\n"
-	"                         whole CPU; off by default)\n"
-	"  -v, --verbose          log every connection and failed request (repeatable)\n"
-	"  -h, --help             this text\n"
-	"\n"
-	"xokd runs in the foreground and logs to stderr.  SIGINT or SIGTERM detach its XDP\n"
-	"programs and exit; if xokd dies, the kernel detaches them (they are held by bpf_links).\n"
-	"Inspect it with xokctl.  Needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW (run as root).\n";
+    "usage: xokd --iface IFACE --addr A.B.C.D/N [--iface IFACE2 --addr ...]...\n"
+    "            [--gateway A.B.C.D] [--socket PATH] [--xdp-mode native|skb]\n"
+    "            [--unmatched pass|drop] [--group NAME] [--force] [--busy-poll] [-v]\n"
+    "\n"
+    "xokd owns the given network interfaces on behalf of Xok/Linux applications: it\n"
+    "attaches an XDP program and an AF_XDP socket to each, demultiplexes received frames\n"
+    "with DPF filters compiled to eBPF into the applications' shared-memory packet rings,\n"
+    "and transmits their frames (the Xok kernel's Table I, as a daemon).\n"
+    "\n"
+    "  -i, --iface IFACE      an interface to own (repeatable, up to 8); it must exist and\n"
+    "                         have no XDP program attached (see --force); give it no Linux\n"
+    "                         address: the applications' stack owns it\n"
+    "  -a, --addr A.B.C.D/N   the libOS IPv4 address of the preceding --iface (required),\n"
+    "                         reported to applications by the INFO call\n"
+    "  -g, --gateway A.B.C.D  default gateway reported to applications\n"
+    "  -s, --socket PATH      control socket (default " XOK_SOCKET_DEFAULT "; its directory\n"
+    "                         is created; the socket is mode 0666 so any user may connect)\n"
+    "  -m, --xdp-mode MODE    native (driver XDP, the default) or skb (generic XDP)\n"
+    "  -u, --unmatched VERDICT  frames no filter claims: pass (to the Linux stack, the\n"
+    "                         default) or drop\n"
+    "  -G, --group NAME       members of this group may install copy filters and publish\n"
+    "                         system tables (root always may)\n"
+    "  -f, --force            replace an XDP program already attached to an interface\n"
+    "  -b, --busy-poll        poll sockets and transmit queues instead of sleeping (uses a\n"
+    "                         whole CPU; off by default)\n"
+    "  -v, --verbose          log every connection and failed request (repeatable)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "xokd runs in the foreground and logs to stderr.  SIGINT or SIGTERM detach its XDP\n"
+    "programs and exit; if xokd dies, the kernel detaches them (they are held by bpf_links).\n"
+    "Inspect it with xokctl.  Needs CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW (run as root).\n";
 
 static int parse_addr(const char *s, uint32_t *addr, uint8_t *prefix)
 {
@@ -68,18 +68,12 @@ static int parse_addr(const char *s, uint32_t *addr, uint8_t *prefix)
 static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 {
 	static const struct option opts[] = {
-		{"iface", required_argument, NULL, 'i'},
-		{"addr", required_argument, NULL, 'a'},
-		{"gateway", required_argument, NULL, 'g'},
-		{"socket", required_argument, NULL, 's'},
-		{"xdp-mode", required_argument, NULL, 'm'},
-		{"unmatched", required_argument, NULL, 'u'},
-		{"group", required_argument, NULL, 'G'},
-		{"force", no_argument, NULL, 'f'},
-		{"busy-poll", no_argument, NULL, 'b'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"iface", required_argument, NULL, 'i'},	{"addr", required_argument, NULL, 'a'},
+	    {"gateway", required_argument, NULL, 'g'},	{"socket", required_argument, NULL, 's'},
+	    {"xdp-mode", required_argument, NULL, 'm'}, {"unmatched", required_argument, NULL, 'u'},
+	    {"group", required_argument, NULL, 'G'},	{"force", no_argument, NULL, 'f'},
+	    {"busy-poll", no_argument, NULL, 'b'},	{"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},		{0},
 	};
 	bool have_addr[XOK_IFACES_MAX] = {0};
 	struct xokd_iface_cfg *ic;

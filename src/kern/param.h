@@ -3,43 +3,42 @@
 #define XOK_KERN_PARAM_H
 
 /* ---- per-application limits (reported by HELLO; exceeding one gives -EDQUOT) ---- */
-#define XOK_APP_REGIONS_MAX	 64		/* regions per app; region ids are 1..this */
-#define XOK_APP_REGION_BYTES_MAX (1ull << 30)	/* total bytes of one app's regions */
-#define XOK_APP_RINGS_MAX	 64		/* packet rings per app */
-#define XOK_APP_FILTERS_MAX	 1024		/* filters an app owns or references */
-#define XOK_APP_TX_INFLIGHT_MAX	 1024		/* frames gathered into UMEM, not yet sent */
+#define XOK_APP_REGIONS_MAX	 64	      /* regions per app; region ids are 1..this */
+#define XOK_APP_REGION_BYTES_MAX (1ull << 30) /* total bytes of one app's regions */
+#define XOK_APP_RINGS_MAX	 64	      /* packet rings per app */
+#define XOK_APP_FILTERS_MAX	 1024	      /* filters an app owns or references */
+#define XOK_APP_TX_INFLIGHT_MAX	 1024	      /* frames gathered into UMEM, not yet sent */
 
 /* ---- daemon-wide limits ---- */
-#define XOK_APPS_MAX		 1024		/* connected applications */
-#define XOK_QUEUES_MAX		 8		/* AF_XDP sockets (rx queues) per interface */
-#define XOK_TABLE_BYTES_MAX	 (64u << 20)	/* size of one published system table */
+#define XOK_APPS_MAX	    1024	/* connected applications */
+#define XOK_UID_APPS_MAX    256		/* ... of one non-root uid: no user takes every slot */
+#define XOK_QUEUES_MAX	    8		/* AF_XDP sockets (rx queues) per interface */
+#define XOK_TABLE_BYTES_MAX (64u << 20) /* size of one published system table */
 
-/* ---- AF_XDP ---- */
-#define XOK_UMEM_FRAME_SIZE	 4096		/* one frame per UMEM chunk (aligned mode) */
-#define XOK_UMEM_FRAMES		 4096		/* per socket: 16 MiB */
-#define XOK_UMEM_RX_FRAMES	 2048		/* given to the fill ring; the rest transmit */
-#define XOK_UMEM_HEADROOM	 64		/* frame headroom, on top of the kernel's
-						 * XDP_PACKET_HEADROOM, in front of every frame;
-						 * the dpf_xdp_meta sits just before the data */
-#define XOK_XSK_RX_SIZE		 2048		/* descriptors in the AF_XDP rx ring */
-#define XOK_XSK_TX_SIZE		 1024		/* ... tx ring */
-#define XOK_XSK_FILL_SIZE	 2048		/* ... fill ring (>= XOK_UMEM_RX_FRAMES) */
-#define XOK_XSK_COMP_SIZE	 2048		/* ... completion ring */
+/* ---- AF_XDP ----
+ * Frame headroom is on top of the kernel's XDP_PACKET_HEADROOM in front of every frame;
+ * the generated program's struct dpf_xdp_meta sits just before the data, inside it. */
+#define XOK_UMEM_FRAME_SIZE 4096 /* one frame per UMEM chunk (aligned mode) */
+#define XOK_UMEM_FRAMES	    4096 /* per socket: 16 MiB */
+#define XOK_UMEM_RX_FRAMES  2048 /* given to the fill ring; the rest transmit */
+#define XOK_UMEM_HEADROOM   64	 /* frame headroom (see above) */
+#define XOK_XSK_RX_SIZE	    2048 /* descriptors in the AF_XDP rx ring */
+#define XOK_XSK_TX_SIZE	    1024 /* ... tx ring */
+#define XOK_XSK_FILL_SIZE   2048 /* ... fill ring (>= XOK_UMEM_RX_FRAMES) */
+#define XOK_XSK_COMP_SIZE   2048 /* ... completion ring */
 
 /* ---- transmit ---- */
-#define XOK_TX_FRAME_MIN	 14		/* shortest frame: an Ethernet header */
+#define XOK_TX_FRAME_MIN 14 /* shortest frame: an Ethernet header */
 
 /* ---- event loop ---- */
-#define XOK_RX_BATCH		 64		/* rx descriptors taken per peek */
-#define XOK_RX_BUDGET		 1024		/* frames per socket per loop iteration */
-#define XOK_TX_BATCH		 64		/* descriptors taken from one app's TXQ per turn */
-#define XOK_EPOLL_EVENTS	 64		/* events per epoll_wait */
-#define XOK_LISTEN_BACKLOG	 128		/* control socket backlog */
-#define XOK_CTL_FDS_MAX		 4		/* fds accepted per datagram (extra are closed;
-						 * any unexpected fd fails the request) */
+#define XOK_RX_BATCH	   64	/* rx descriptors taken per peek */
+#define XOK_RX_BUDGET	   1024 /* frames per socket per loop iteration */
+#define XOK_TX_BATCH	   64	/* descriptors taken from one app's TXQ per turn */
+#define XOK_EPOLL_EVENTS   64	/* events per epoll_wait */
+#define XOK_LISTEN_BACKLOG 128	/* control socket backlog */
+#define XOK_CTL_FDS_MAX	   4	/* fds received per datagram (more fail the request) */
 
 /* ---- logging ---- */
-#define XOK_APP_LOG_BUDGET	 32		/* error lines logged per app; later ones are
-						 * suppressed (a fuzzing client cannot flood) */
+#define XOK_APP_LOG_BUDGET 32 /* error lines logged per app, then suppressed (fuzzers) */
 
 #endif /* XOK_KERN_PARAM_H */

@@ -108,8 +108,7 @@ int region_resolve(struct xokd *x, struct app *a, uint32_t region, uint64_t offs
 	return 0;
 }
 
-int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd)
+int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_region_add *m = req;
 	struct xok_region_add_reply *out = rep;
@@ -149,8 +148,7 @@ int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	return 0;
 }
 
-int op_region_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		  int *rep_fd)
+int op_region_del(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_region_del *m = req;
 	struct region *r;

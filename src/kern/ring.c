@@ -20,9 +20,7 @@ struct ring *ring_lookup(struct app *a, uint32_t id)
 {
 	struct ring *r;
 
-	list_for_each_entry(r, &a->rings, app_link)
-		if (r->id == id)
-			return r;
+	list_for_each_entry(r, &a->rings, app_link) if (r->id == id) return r;
 	return NULL;
 }
 
@@ -146,7 +144,7 @@ int ring_publish(struct ring *r, const uint8_t *frame, uint32_t len, uint32_t if
 		 uint32_t filter_id, uint16_t flags, uint64_t rx_ns)
 {
 	struct xok_ring_entry *e =
-		(struct xok_ring_entry *)(r->entries + (size_t)r->next * r->entry_size);
+	    (struct xok_ring_entry *)(r->entries + (size_t)r->next * r->entry_size);
 	uint32_t room = r->entry_size - (uint32_t)sizeof(*e);
 	uint32_t caplen = len;
 
@@ -182,6 +180,5 @@ void ring_reclaim(struct xokd *x, struct app *a)
 
 	(void)x;
 	/* filter_reclaim has already detached every filter delivering here */
-	list_for_each_entry_safe(r, n, &a->rings, app_link)
-		ring_free(a, r);
+	list_for_each_entry_safe(r, n, &a->rings, app_link) ring_free(a, r);
 }

@@ -13,8 +13,8 @@
 
 #include "kern.h"
 
-static void rx_to_filter(struct xokd *x, struct iface *ifc, struct filter *f,
-			 const uint8_t *frame, uint32_t len, uint16_t flags, uint64_t rx_ns)
+static void rx_to_filter(struct xokd *x, struct iface *ifc, struct filter *f, const uint8_t *frame,
+			 uint32_t len, uint16_t flags, uint64_t rx_ns)
 {
 	f->hits++;
 	f->bytes += len;

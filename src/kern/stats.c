@@ -48,15 +48,13 @@ static void stats_rings(struct xokd *x, uint32_t cursor, struct xok_stats_reply 
 	struct app *a;
 	size_t n = 0, cap = 0, i;
 
-	list_for_each_entry(a, &x->apps, link)
-		cap += a->nrings;
+	list_for_each_entry(a, &x->apps, link) cap += a->nrings;
 	all = calloc(cap ? cap : 1, sizeof(*all));
 	if (!all)
 		return;
 	list_for_each_entry(a, &x->apps, link)
-		list_for_each_entry(r, &a->rings, app_link)
-			if (r->id >= cursor && n < cap)
-				all[n++] = r;
+	    list_for_each_entry(r, &a->rings, app_link) if (r->id >= cursor && n < cap) all[n++] =
+		r;
 	qsort(all, n, sizeof(*all), ring_cmp);
 	for (i = 0; i < n && out->count < XOK_STATS_MAX; i++) {
 		struct xok_stat_rec *s = &out->recs[out->count++];
@@ -81,7 +79,8 @@ static void stats_filters(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 {
 	struct filter *f;
 
-	list_for_each_entry(f, &x->filters, link) {
+	list_for_each_entry(f, &x->filters, link)
+	{
 		struct xok_stat_rec *s;
 
 		if (f->id < cursor)
@@ -108,7 +107,8 @@ static void stats_apps(struct xokd *x, uint32_t cursor, struct xok_stats_reply *
 {
 	struct app *a;
 
-	list_for_each_entry(a, &x->apps, link) {
+	list_for_each_entry(a, &x->apps, link)
+	{
 		struct xok_stat_rec *s;
 
 		if (a->id < cursor)

@@ -105,8 +105,7 @@ int op_table_get(struct xokd *x, struct app *a, const void *req, int *fd, void *
 	return 0;
 }
 
-int op_table_notify(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
-		    int *rep_fd)
+int op_table_notify(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_table_req *m = req;
 	struct xok_table_req *out = rep;

@@ -104,7 +104,7 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t)
 	uint8_t *dst;
 	uint32_t i;
 
-	if (!p)
+	if (!p || p->dead)
 		return -ENETDOWN;
 	if (a->tx_inflight >= XOK_APP_TX_INFLIGHT_MAX)
 		return -EAGAIN;
@@ -324,8 +324,10 @@ static enum tx_drain tx_drain(struct xokd *x, struct app *a, uint32_t budget)
 
 	prod = xok_load_acquire(&q->hdr->prod);
 	if (prod - q->cons > q->nentries) {
-		app_log(a, "tx", "TXQ prod %u is more than %u ahead of cons %u: queue ignored "
-			"until fixed", prod, q->nentries, q->cons);
+		app_log(a, "tx",
+			"TXQ prod %u is more than %u ahead of cons %u: queue ignored "
+			"until fixed",
+			prod, q->nentries, q->cons);
 		return TX_EMPTY;
 	}
 	while (q->cons != prod && n < budget) {
@@ -379,7 +381,8 @@ void tx_run(struct xokd *x)
 		struct list_head more;
 
 		list_init(&more);
-		list_for_each_entry_safe(a, n, &x->txwork, txwork_link) {
+		list_for_each_entry_safe(a, n, &x->txwork, txwork_link)
+		{
 			uint32_t cons0;
 			enum tx_drain r;
 

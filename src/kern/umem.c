@@ -71,8 +71,8 @@ int umem_tx_alloc(struct xport *p, uint64_t *addr)
 void umem_tx_release(struct xport *p, uint64_t addr)
 {
 	addr &= ~(uint64_t)(XOK_UMEM_FRAME_SIZE - 1);
-	if (addr < (uint64_t)XOK_UMEM_RX_FRAMES * XOK_UMEM_FRAME_SIZE ||
-	    addr >= p->area_size || p->ntx_free >= XOK_UMEM_FRAMES - XOK_UMEM_RX_FRAMES) {
+	if (addr < (uint64_t)XOK_UMEM_RX_FRAMES * XOK_UMEM_FRAME_SIZE || addr >= p->area_size ||
+	    p->ntx_free >= XOK_UMEM_FRAMES - XOK_UMEM_RX_FRAMES) {
 		xlog("umem", "bogus completion address %#llx", (unsigned long long)addr);
 		return;
 	}

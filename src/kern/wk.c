@@ -58,10 +58,9 @@ static void wk_arm(struct xokd *x)
 	uint64_t next = 0;
 	struct app *a;
 
-	list_for_each_entry(a, &x->apps, link)
-		if (a->pred && a->pred->deadline_armed &&
-		    (next == 0 || a->pred->deadline < next))
-			next = a->pred->deadline;
+	list_for_each_entry(a, &x->apps, link) if (a->pred && a->pred->deadline_armed &&
+						   (next == 0 || a->pred->deadline < next)) next =
+	    a->pred->deadline;
 	if (next == x->timer_deadline || x->timer_fd < 0)
 		return;
 	x->timer_deadline = next;
@@ -227,7 +226,8 @@ void wk_timer(struct xokd *x)
 	while (read(x->timer_fd, &v, sizeof(v)) == sizeof(v))
 		;
 	x->timer_deadline = 0;
-	list_for_each_entry(a, &x->apps, link) {
+	list_for_each_entry(a, &x->apps, link)
+	{
 		if (!a->pred || !a->pred->deadline_armed || a->pred->deadline > now)
 			continue;
 		a->pred->deadline_armed = false;
@@ -241,7 +241,8 @@ void wk_table_changed(struct xokd *x, struct region *table)
 	struct app *a;
 	uint32_t i;
 
-	list_for_each_entry(a, &x->apps, link) {
+	list_for_each_entry(a, &x->apps, link)
+	{
 		if (!a->pred)
 			continue;
 		for (i = 0; i < a->pred->nheld; i++)

@@ -25,6 +25,7 @@ void xokd_fini(struct xokd *x)
 {
 	uint32_t i;
 
+	x->no_bpf = true; /* the programs are about to go: no recompiles while apps are freed */
 	while (!list_empty(&x->apps))
 		app_free(x, list_entry(x->apps.next, struct app, link));
 	app_reap(x);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <linux/if_xdp.h>
@@ -65,16 +66,16 @@ int xport_fake(struct iface *ifc, uint32_t queue, struct xport **out)
 int xport_open(struct xokd *x, struct iface *ifc, uint32_t queue, struct xport **out)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = XOK_XSK_FILL_SIZE,
-		.comp_size = XOK_XSK_COMP_SIZE,
-		.frame_size = XOK_UMEM_FRAME_SIZE,
-		.frame_headroom = XOK_UMEM_HEADROOM,
+	    .fill_size = XOK_XSK_FILL_SIZE,
+	    .comp_size = XOK_XSK_COMP_SIZE,
+	    .frame_size = XOK_UMEM_FRAME_SIZE,
+	    .frame_headroom = XOK_UMEM_HEADROOM,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = XOK_XSK_RX_SIZE,
-		.tx_size = XOK_XSK_TX_SIZE,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
+	    .rx_size = XOK_XSK_RX_SIZE,
+	    .tx_size = XOK_XSK_TX_SIZE,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+	    .bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP,
 	};
 	struct xport *p;
 	uint64_t addr[XOK_UMEM_RX_FRAMES];
@@ -89,7 +90,14 @@ int xport_open(struct xokd *x, struct iface *ifc, uint32_t queue, struct xport *
 		xlog("xsk", "%s: UMEM registration failed: %s", ifc->name, strerror(-err));
 		goto fail;
 	}
-	err = xsk_socket__create(&p->xsk, ifc->name, queue, p->umem, &R(p)->rx, &R(p)->tx, &scfg);
+	/* a previous owner of the queue (an xokd that just exited) may still be releasing it */
+	for (i = 0; i < 40; i++) {
+		err = xsk_socket__create(&p->xsk, ifc->name, queue, p->umem, &R(p)->rx, &R(p)->tx,
+					 &scfg);
+		if (err != -EBUSY)
+			break;
+		usleep(50000);
+	}
 	if (err) {
 		xlog("xsk", "%s queue %u: AF_XDP socket failed: %s", ifc->name, queue,
 		     strerror(-err));
@@ -128,6 +136,20 @@ void xport_close(struct xokd *x, struct xport *p)
 	free(p);
 }
 
+void xport_fail(struct xokd *x, struct xport *p)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (p->dead || !p->xsk)
+		return;
+	getsockopt(xsk_socket__fd(p->xsk), SOL_SOCKET, SO_ERROR, &err, &len);
+	xlog("xsk", "%s queue %u: socket error (%s): the device went away? no longer polled",
+	     p->ifc->name, p->queue, strerror(err));
+	loop_del(x, xsk_socket__fd(p->xsk));
+	p->dead = true;
+}
+
 int xport_fd(const struct xport *p)
 {
 	return p->xsk ? xsk_socket__fd(p->xsk) : -1;
@@ -164,7 +186,7 @@ void xport_rx_done(struct xport *p, const uint64_t *addr, uint32_t n)
 	}
 	for (i = 0; i < n; i++)
 		*xsk_ring_prod__fill_addr(&R(p)->fill, idx + i) =
-			addr[i] & ~(uint64_t)(XOK_UMEM_FRAME_SIZE - 1);
+		    addr[i] & ~(uint64_t)(XOK_UMEM_FRAME_SIZE - 1);
 	xsk_ring_prod__submit(&R(p)->fill, n);
 	if (xsk_ring_prod__needs_wakeup(&R(p)->fill))
 		recvfrom(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
@@ -234,8 +256,7 @@ uint64_t xport_kernel_drops(const struct xport *p)
 	struct xdp_statistics st;
 	socklen_t len = sizeof(st);
 
-	if (!p->xsk ||
-	    getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
+	if (!p->xsk || getsockopt(xsk_socket__fd(p->xsk), SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
 		return 0;
 	return st.rx_dropped + st.rx_ring_full;
 }

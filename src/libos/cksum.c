@@ -60,6 +60,18 @@ uint32_t cksum_pseudo(uint32_t saddr, uint32_t daddr, uint8_t proto, uint32_t le
 	return cksum_fold(acc);
 }
 
+/*
+ * A transport checksum that fails may still be the mark of a frame from a Linux veth peer
+ * with transmit checksum offload on: the sender left the checksum as CHECKSUM_PARTIAL (the
+ * folded pseudo-header sum, payload not yet summed) for a NIC that the frame, redirected to
+ * AF_XDP, never meets.  No frame that crossed a real wire looks like that.
+ */
+bool cksum_is_partial(uint16_t check, uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      uint32_t len)
+{
+	return check == cksum_fold(cksum_pseudo(saddr, daddr, proto, len));
+}
+
 EXOS_API uint16_t exos_cksum_block(const void *data, size_t len)
 {
 	return cksum_fold(cksum_partial(data, len, 0));

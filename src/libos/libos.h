@@ -266,6 +266,8 @@ static inline uint32_t cksum_swap(uint32_t sum)
 }
 uint16_t cksum(const void *p, size_t len); /* complemented: ready for a header */
 uint32_t cksum_pseudo(uint32_t saddr, uint32_t daddr, uint8_t proto, uint32_t len);
+bool cksum_is_partial(uint16_t check, uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      uint32_t len);
 
 /* ---- eth.c ---- */
 void eth_input(struct exos_stack *s, const struct xok_ring_entry *e, uint8_t *frame,

@@ -70,7 +70,9 @@
 #define TCP_KEEP_PROBES	     9
 #define TCP_PAWS_IDLE_NS     (24ull * 24 * 3600 * NSEC_PER_SEC) /* RFC 7323 5.5 */
 #define TCP_CHALLENGE_PER_SEC 100 /* RFC 5961 challenge ACK rate limit */
-#define TCP_SACK_SB_MAX	     64	 /* scoreboard ranges kept per connection */
+#define TCP_TXR_INIT	     64	 /* transmission log records, doubled as needed */
+#define TCP_PTO_MIN_NS	     (2 * NSEC_PER_MSEC)  /* tail loss probe floor */
+#define TCP_PTO_DELACK_NS    (40 * NSEC_PER_MSEC) /* a lone segment's ACK may be delayed */
 #define TCP_OOO_MAX_SEGS     4096 /* out-of-order segments kept per connection */
 #define TCP_SEG_PIECES	     8	 /* send requests one segment may gather from */
 #define TCP_ACK_HOLD_DEFAULT_US 40000

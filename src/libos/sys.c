@@ -40,10 +40,10 @@ int sys_call(struct exos_sys *sys, uint16_t op, const void *req, size_t req_len,
 		struct cmsghdr align;
 	} cm;
 	struct xok_msg h = {
-		.magic = XOK_ABI_MAGIC,
-		.version = XOK_ABI_VERSION,
-		.op = op,
-		.seq = ++sys->seq,
+	    .magic = XOK_ABI_MAGIC,
+	    .version = XOK_ABI_VERSION,
+	    .op = op,
+	    .seq = ++sys->seq,
 	};
 	struct iovec iov = {buf, sizeof(h) + req_len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -205,8 +205,7 @@ EXOS_API int exos_sys_stats(struct exos_sys *sys, enum xok_stats_kind kind, uint
 {
 	struct xok_stats_req req = {.kind = kind, .cursor = cursor};
 
-	return sys_err(sys_call(sys, XOK_OP_STATS, &req, sizeof(req), -1, out, sizeof(*out),
-				NULL));
+	return sys_err(sys_call(sys, XOK_OP_STATS, &req, sizeof(req), -1, out, sizeof(*out), NULL));
 }
 
 /* ---- regions ---- */
@@ -292,8 +291,8 @@ EXOS_API int exos_region_destroy(struct exos_sys *sys, struct exos_region *r)
 		/* a dropped watch may still pin it in xokd's copy of the predicate */
 		err = sys_pred_install(sys);
 		if (!err)
-			err = sys_call(sys, XOK_OP_REGION_DEL, &req, sizeof(req), -1, NULL, 0,
-				       NULL);
+			err =
+			    sys_call(sys, XOK_OP_REGION_DEL, &req, sizeof(req), -1, NULL, 0, NULL);
 	}
 	if (err)
 		return sys_err(err);
@@ -341,8 +340,8 @@ EXOS_API int exos_region_ref(const struct exos_sys *sys, const void *p, size_t l
 
 /* ---- filters ---- */
 
-EXOS_API int exos_filter_insert(struct exos_sys *sys, const struct exos_ring *ring,
-				uint32_t flags, uint32_t parent, const struct dpf_filter *f,
+EXOS_API int exos_filter_insert(struct exos_sys *sys, const struct exos_ring *ring, uint32_t flags,
+				uint32_t parent, const struct dpf_filter *f,
 				struct exos_filter_id *out)
 {
 	struct xok_dpf_insert req;
@@ -384,8 +383,7 @@ EXOS_API int exos_filter_ref(struct exos_sys *sys, uint32_t id, const struct xok
 
 /* ---- system tables ---- */
 
-EXOS_API int exos_table_get(struct exos_sys *sys, enum xok_table t, const void **base,
-			    size_t *size)
+EXOS_API int exos_table_get(struct exos_sys *sys, enum xok_table t, const void **base, size_t *size)
 {
 	struct xok_table_req req = {.table = t}, rep;
 	void *p;
@@ -394,8 +392,8 @@ EXOS_API int exos_table_get(struct exos_sys *sys, enum xok_table t, const void *
 	if ((unsigned int)t >= XOK_TABLE_NR)
 		return sys_err(-EINVAL);
 	if (!sys->tables[t].base) {
-		err = sys_call(sys, XOK_OP_TABLE_GET, &req, sizeof(req), -1, &rep, sizeof(rep),
-			       &fd);
+		err =
+		    sys_call(sys, XOK_OP_TABLE_GET, &req, sizeof(req), -1, &rep, sizeof(rep), &fd);
 		if (err)
 			return sys_err(err);
 		if (fd < 0)
@@ -456,6 +454,6 @@ EXOS_API int exos_table_notify(struct exos_sys *sys, enum xok_table t)
 {
 	struct xok_table_req req = {.table = t}, rep;
 
-	return sys_err(sys_call(sys, XOK_OP_TABLE_NOTIFY, &req, sizeof(req), -1, &rep,
-				sizeof(rep), NULL));
+	return sys_err(
+	    sys_call(sys, XOK_OP_TABLE_NOTIFY, &req, sizeof(req), -1, &rep, sizeof(rep), NULL));
 }

@@ -12,13 +12,14 @@
 
 #include <exos/sys.h>
 
-#define SYS_REGIONS_MAX	  64		/* regions tracked (xokd's default limit) */
-#define SYS_RINGS_MAX	  XOK_WK_TERMS_MAX /* each ring is one predicate term */
-#define SYS_WATCHES_MAX	  XOK_WK_TERMS_MAX
-#define SYS_TXQ_ENTRIES	  256		/* power of two */
-#define SYS_TXQ_OFFSET	  64		/* after struct xok_wake, 64-byte aligned */
-#define SYS_WAIT_SLICE_NS 1000000000ull /* futex sleeps are cut in slices this long to
-					 * notice xokd going away (-EPIPE) */
+#define SYS_REGIONS_MAX 64		 /* regions tracked (xokd's default limit) */
+#define SYS_RINGS_MAX	XOK_WK_TERMS_MAX /* each ring is one predicate term */
+#define SYS_WATCHES_MAX XOK_WK_TERMS_MAX
+#define SYS_TXQ_ENTRIES 256 /* power of two */
+#define SYS_TXQ_OFFSET	64  /* after struct xok_wake, 64-byte aligned */
+#define SYS_WAIT_SLICE_NS                                                                          \
+	1000000000ull /* futex sleeps are cut in slices this long to                               \
+		       * notice xokd going away (-EPIPE) */
 
 struct sys_watch {
 	bool used;
@@ -31,7 +32,7 @@ struct sys_watch {
 struct sys_table {
 	const void *base; /* NULL = not mapped */
 	size_t size;
-	bool writable;	  /* published by this app */
+	bool writable; /* published by this app */
 };
 
 struct exos_sys {
@@ -40,17 +41,17 @@ struct exos_sys {
 	struct xok_hello_reply hello;
 
 	struct exos_region *regions[SYS_REGIONS_MAX];
-	struct exos_region *ctl;	/* wake words + TXQ */
+	struct exos_region *ctl; /* wake words + TXQ */
 	struct xok_wake *wake;
 
 	struct xok_txq_hdr *txq;
 	struct xok_tx_desc *txd;
-	uint32_t txq_prod;		/* our copy of txq->prod */
-	int efd;			/* kicks xokd when it set XOK_TXQ_NEED_WAKEUP */
+	uint32_t txq_prod; /* our copy of txq->prod */
+	int efd;	   /* kicks xokd when it set XOK_TXQ_NEED_WAKEUP */
 
 	struct exos_ring *rings[SYS_RINGS_MAX];
 	struct sys_watch watches[SYS_WATCHES_MAX];
-	bool pred_dirty;		/* rings or watches changed since the last WKPRED */
+	bool pred_dirty; /* rings or watches changed since the last WKPRED */
 	bool pred_installed;
 
 	struct sys_table tables[XOK_TABLE_NR];

@@ -31,8 +31,8 @@ EXOS_API int exos_ring_create(struct exos_sys *sys, uint32_t entry_size, uint32_
 	ring = calloc(1, sizeof(*ring));
 	if (!ring)
 		return sys_err(-ENOMEM);
-	err = sys_region_new(sys, sizeof(struct xok_ring_hdr) + (size_t)entry_size * nentries,
-			     &reg);
+	err =
+	    sys_region_new(sys, sizeof(struct xok_ring_hdr) + (size_t)entry_size * nentries, &reg);
 	if (err) {
 		free(ring);
 		return sys_err(err);
@@ -86,7 +86,7 @@ EXOS_API int exos_ring_destroy(struct exos_sys *sys, struct exos_ring *ring)
 EXOS_API struct xok_ring_entry *exos_ring_peek(struct exos_ring *ring)
 {
 	struct xok_ring_entry *e =
-		(struct xok_ring_entry *)(ring->entries + (size_t)ring->next * ring->entry_size);
+	    (struct xok_ring_entry *)(ring->entries + (size_t)ring->next * ring->entry_size);
 
 	return xok_load_acquire(&e->owner) ? e : NULL;
 }
@@ -94,7 +94,7 @@ EXOS_API struct xok_ring_entry *exos_ring_peek(struct exos_ring *ring)
 EXOS_API void exos_ring_release(struct exos_ring *ring)
 {
 	struct xok_ring_entry *e =
-		(struct xok_ring_entry *)(ring->entries + (size_t)ring->next * ring->entry_size);
+	    (struct xok_ring_entry *)(ring->entries + (size_t)ring->next * ring->entry_size);
 
 	xok_store_release(&e->owner, 0);
 	if (++ring->next == ring->nentries)

@@ -103,7 +103,7 @@ static bool sys_ready(const struct exos_sys *sys)
 		const struct exos_ring *r = sys->rings[i];
 
 		if (r && xok_load_acquire(&r->hdr->produced) !=
-				 __atomic_load_n(&r->hdr->consumed, __ATOMIC_RELAXED))
+			     __atomic_load_n(&r->hdr->consumed, __ATOMIC_RELAXED))
 			return true;
 	}
 	for (i = 0; i < SYS_WATCHES_MAX; i++)
@@ -186,7 +186,7 @@ EXOS_API int exos_sys_watch(struct exos_sys *sys, const uint32_t *word, enum xok
 	if (i == SYS_WATCHES_MAX)
 		return sys_err(-ENOSPC);
 	sys->watches[i] = (struct sys_watch){
-		.used = true, .op = (uint8_t)op, .value = value, .word = word, .ref = ref};
+	    .used = true, .op = (uint8_t)op, .value = value, .word = word, .ref = ref};
 	sys->pred_dirty = true;
 	return i;
 }

@@ -61,6 +61,7 @@ static void tcp_pcb_destroy(struct exos_tcp *c)
 
 	timer_cancel(s, &c->timer);
 	tcp_rx_free(c);
+	tcp_cc_free(c);
 	while ((r = c->sq_head)) {
 		c->sq_head = r->next;
 		if (r->flags & SREQ_POOL)
@@ -274,6 +275,7 @@ int tcp_template_init(struct exos_tcp *c)
 	if (!c->laddr)
 		c->laddr = rt.ifc->addr;
 	memset(c->tmpl, 0, sizeof(c->tmpl));
+	c->arp_version = s->arp.table ? xok_load_acquire(&s->arp.table->version) : 0;
 	c->mac_ok = arp_lookup(s, rt.ifc, rt.nexthop, c->tmpl) == 0;
 	eth_fill(c->tmpl, c->tmpl, rt.ifc->mac, ETH_TYPE_IPV4);
 	struct ip_hdr *ip = (struct ip_hdr *)(c->tmpl + ETH_HDR_LEN);
@@ -333,12 +335,13 @@ void tcp_done(struct exos_tcp *c, int err)
 		tcp_listener_unlink(c);
 	tcp_set_state(c, EXOS_TCP_CLOSED);
 	c->flags |= TF_DEAD;
-	c->t_rtx = c->t_persist = c->t_delack = c->t_keep = c->t_conn = 0;
+	c->t_rtx = c->t_persist = c->t_delack = c->t_keep = c->t_conn = c->t_reo = 0;
 	timer_cancel(s, &c->timer);
 	tcp_hash_remove(c);
 	stack_filter_delete(s, c->filter_id);
 	stack_filter_delete(s, c->icmp_filter);
 	c->filter_id = c->icmp_filter = 0;
+	tcp_cc_free(c);
 	if (err < 0 || (c->flags & TF_APP_CLOSED))
 		tcp_rx_free(c);
 	if (err < 0) {
@@ -670,6 +673,22 @@ static void tcp_listener_close(struct exos_tcp *l)
 				tcp_done(c, 0);
 				goto again;
 			}
+		}
+	}
+	/* Connections it accepted arrive through its filter (demultiplexed here, §3.3 (1)).
+	 * The listener goes; they stay: give each a filter of its own, refining the
+	 * listener's, before that one is deleted. */
+	for (uint32_t i = 0; i <= t->hmask; i++) {
+		for (struct exos_tcp *c = t->htab[i]; c; c = c->hnext) {
+			struct dpf_filter f;
+			if (!(c->flags & TF_PASSIVE) || c->filter_id || c->lport != l->lport ||
+			    (l->laddr && c->laddr != l->laddr))
+				continue;
+			dpf_filter_init(&f);
+			if (dpf_filter_tcp_4tuple(&f, ntohl(c->laddr), ntohs(c->lport),
+						  ntohl(c->raddr), ntohs(c->rport)) < 0 ||
+			    stack_filter_insert(l->s, &f, &c->filter_id) < 0)
+				c->filter_id = 0; /* its frames will go to strayd: reset */
 		}
 	}
 	tcp_done(l, 0);

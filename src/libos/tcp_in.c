@@ -746,11 +746,12 @@ static bool tcp_input_ack(struct exos_tcp *c, const struct exos_iface *ifc,
 		return false;
 	}
 
-	bool new_sack = (c->flags & TF_SACK_OK) && seg->opt.nsack && tcp_sack_update(c, &seg->opt);
 	uint32_t wnd = (uint32_t)seg->wnd << c->snd_wscale;
+	uint32_t acked = 0;
+	bool dupack = false;
 
 	if (SEQ_GT(ack, c->snd_una)) {
-		uint32_t acked = ack - c->snd_una, old_una = c->snd_una;
+		acked = ack - c->snd_una;
 		if ((c->flags & TF_RTT_TIMING) && SEQ_GT(ack, c->rtt_seq)) {
 			tcp_rtt_sample(c, s->now - c->rtt_start);
 			c->flags &= ~(uint32_t)TF_RTT_TIMING;
@@ -761,18 +762,16 @@ static bool tcp_input_ack(struct exos_tcp *c, const struct exos_iface *ifc,
 		c->retries = 0;
 		c->persist_shift = 0;
 		c->bytes_acked += acked;
-		tcp_sack_trim(c);
 		tcp_sendq_acked(c);
-		tcp_cc_ack(c, acked, old_una);
-		tcp_rtx_restart(c);
-	} else if (ack == c->snd_una && seg->len == 0 &&
-		   !(seg->flags & (TCP_SYN | TCP_FIN)) && wnd == c->snd_wnd &&
-		   c->snd_max != c->snd_una) {
+	} else if (ack == c->snd_una && seg->len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
+		   wnd == c->snd_wnd && c->snd_max != c->snd_una) {
 		s->st.tcp_dupacks_in++;
-		tcp_cc_dupack(c, new_sack);
-	} else if (new_sack && ack == c->snd_una) {
-		tcp_cc_dupack(c, true);
+		dupack = true;
 	}
+	if (acked || dupack || seg->opt.nsack)
+		tcp_cc_ack(c, acked, &seg->opt, dupack);
+	if (acked)
+		tcp_rtx_restart(c);
 
 	/* Window update (RFC 9293 3.10.7.4, fifth check). */
 	if (SEQ_LT(c->snd_wl1, seg->seq) ||
@@ -953,8 +952,12 @@ void tcp_input(struct exos_stack *s, const struct exos_iface *ifc, const struct 
 	if (!(s->flags & EXOS_STACK_NO_RX_CSUM) && !(c && (c->opt_flags & EXOS_TCP_F_NO_RX_CSUM))) {
 		uint32_t sum = cksum_pseudo(ip->saddr, ip->daddr, IP_PROTO_TCP, (uint32_t)len);
 		if (unlikely(cksum_fold(cksum_partial(p, len, sum)) != 0xffff)) {
-			s->st.rx_drop_csum++;
-			return;
+			if (!cksum_is_partial(th->check, ip->saddr, ip->daddr, IP_PROTO_TCP,
+					      (uint32_t)len)) {
+				s->st.rx_drop_csum++;
+				return;
+			}
+			s->st.rx_csum_partial++;
 		}
 	}
 	seg.ip = ip;

@@ -59,6 +59,17 @@ struct sack_block {
 	uint32_t start, end;
 };
 
+/* One segment of the transmission log: what SACK and RACK reason about. */
+#define TXR_SACKED 0x1
+#define TXR_LOST   0x2 /* presumed lost, not yet retransmitted */
+#define TXR_RTX	   0x4 /* retransmitted at least once */
+struct tcp_txrec {
+	uint32_t seq, end; /* sequence space (a FIN counts) */
+	uint64_t xmit;	   /* last (re)transmission, ns */
+	uint32_t flags;
+	uint32_t pad;
+};
+
 /* TF_*: pcb->flags */
 #define TF_ACK_NOW	0x00000001 /* an ACK must go out at the end of this batch */
 #define TF_ACK_DELAYED	0x00000002 /* an ACK is owed: delayed-ACK timer running */
@@ -77,11 +88,8 @@ struct sack_block {
 #define TF_FREED	0x00004000 /* on_free delivered */
 #define TF_DELIVERING	0x00008000 /* inside on_data: don't re-enter delivery */
 #define TF_CLOSE_NOTIFY 0x00010000 /* on_close owed once queued data is delivered */
-#define TF_NEED_OUTPUT	0x00020000 /* output blocked by a full transmit queue */
-#define TF_CONNECT_ACK	0x00040000 /* SYN-ACK received: ACK owed after on_connected */
 #define TF_ACK_HELD	0x00080000 /* exos_tcp_ack_hold in force until ack_hold_until */
-#define TF_RESET_ON_DATA 0x00100000 /* closed with unread data: answer data with RST */
-#define TF_RTO_PENDING	0x00200000 /* an RTO retransmission is due */
+#define TF_PTO		0x00200000 /* t_rtx is a tail loss probe (RFC 8985 7), not the RTO */
 
 /* pcb->lists: which stack lists the PCB is on */
 #define TL_HASH 0x1
@@ -155,21 +163,29 @@ struct exos_tcp {
 	uint32_t rtt_seq;
 	uint64_t rtt_start;
 
-	/* congestion control (RFC 5681, 6582, 6675) */
+	/* congestion control (RFC 5681, 6582, 6675) and loss detection (RFC 8985) */
 	uint32_t cwnd, ssthresh, ca_acked;
 	uint32_t dupacks;
-	uint32_t recover;	/* RecoveryPoint */
-	uint32_t high_rxt;	/* HighRxt */
-	uint32_t rescue_rxt;	/* RescueRxt */
-	uint32_t rxt_mark;	/* snd_max when the current retransmission round began */
-	uint32_t sacked_bytes;	/* in the scoreboard */
-	uint32_t high_sacked;	/* highest SACKed sequence number + 1 */
-	uint16_t nsb;
-	struct sack_block sb[TCP_SACK_SB_MAX]; /* scoreboard: sorted, disjoint, > snd_una */
+	uint32_t recover;	  /* RecoveryPoint */
+	struct tcp_txrec *txr;	  /* the transmission log: a ring of segments in flight */
+	uint32_t txr_cap, txr_head, txr_n;
+	uint32_t txr_lost_hint;	  /* no LOST record before this index */
+	uint32_t sacked_bytes;	  /* in SACKED records */
+	uint32_t lost_bytes;	  /* in LOST records (not yet retransmitted) */
+	uint32_t sacked_segs;
+	uint32_t fack;		  /* highest SACKed/ACKed sequence number + 1 */
+	uint64_t rack_xmit;	  /* RACK: send time of the most recently sent delivered segment */
+	uint64_t rack_rtt, min_rtt;
+	uint32_t rack_end;
+	bool rack_advanced, reord_seen;
+	uint8_t reo_steps;	  /* reordering window multiplier, raised by D-SACKs */
+	uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
+	bool tlp_out;		  /* a tail loss probe is unanswered */
+	uint32_t tlp_high;
 
 	/* timers: one heap slot at the earliest of these (0 = off) */
 	struct exos_timer timer;
-	uint64_t t_rtx, t_persist, t_delack, t_keep, t_conn;
+	uint64_t t_rtx, t_persist, t_delack, t_keep, t_conn, t_reo;
 
 	/* header template: Ethernet + IPv4 + TCP ports, and the pseudo-header sum */
 	uint8_t tmpl[TCP_FRAME_HDR];
@@ -298,6 +314,9 @@ int tcp_send_rst(struct exos_tcp *c); /* <SEQ=SND.NXT><CTL=RST,ACK> */
 void tcp_send_rst_reply(struct exos_stack *s, const struct exos_iface *ifc,
 			const struct tcp_seg *seg);
 int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags);
+/* Sends [seq, seq+len) of sequence space (a FIN included when it is the last number) with
+ * the bookkeeping: snd_nxt/snd_max, RTT timing (Karn), the transmission log, timers. */
+int tcp_xmit_seq(struct exos_tcp *c, uint32_t seq, uint32_t len, bool rtx);
 int tcp_xmit_ctl(struct exos_stack *s, const struct tcp_ctl *x);
 void tcp_sendq_acked(struct exos_tcp *c); /* releases what snd_una covers */
 void tcp_sendq_release(struct exos_tcp *c); /* pops finished requests, on_sent */
@@ -314,25 +333,26 @@ void tcp_timer_fn(struct exos_stack *s, struct exos_timer *t);
 void tcp_timer_update(struct exos_tcp *c); /* re-arms the heap slot at the earliest t_* */
 void tcp_rtt_sample(struct exos_tcp *c, uint64_t rtt_ns);
 void tcp_rtx_restart(struct exos_tcp *c); /* after new data acked or sent */
+void tcp_rtx_arm(struct exos_tcp *c);	   /* the loss probe or the RTO, from now */
 void tcp_delack_arm(struct exos_tcp *c, uint64_t when);
 void tcp_persist_arm(struct exos_tcp *c);
 void tcp_keep_reset(struct exos_tcp *c);
 
 /* ---- tcp_cc.c ---- */
 void tcp_cc_init(struct exos_tcp *c);
-/* An ACK advanced snd_una by acked bytes (SACK info already in the scoreboard). */
-void tcp_cc_ack(struct exos_tcp *c, uint32_t acked, uint32_t old_una);
-/* A duplicate ACK (RFC 5681 definition) or an ACK carrying new SACK information. */
-void tcp_cc_dupack(struct exos_tcp *c, bool new_sack);
+void tcp_cc_free(struct exos_tcp *c); /* the transmission log */
+/* An acceptable ACK: acked bytes newly acknowledged (snd_una already moved), its SACK
+ * blocks, and whether it is a duplicate ACK (RFC 5681 definition). */
+void tcp_cc_ack(struct exos_tcp *c, uint32_t acked, const struct tcp_opts *o, bool dupack);
 void tcp_cc_rto(struct exos_tcp *c);
-/* Merges received SACK blocks into the scoreboard; returns true if it learned something. */
-bool tcp_sack_update(struct exos_tcp *c, const struct tcp_opts *o);
-void tcp_sack_trim(struct exos_tcp *c); /* drops scoreboard ranges below snd_una */
+void tcp_cc_tlp(struct exos_tcp *c);	    /* the probe timeout fired */
+void tcp_cc_reo_timer(struct exos_tcp *c); /* RACK's reordering settling time passed */
+uint64_t tcp_cc_pto(const struct exos_tcp *c); /* when to probe from now; 0: not now */
 /* In recovery: the next range to (re)transmit and whether it is a retransmission.
  * Returns false when nothing may be sent now. */
 bool tcp_cc_next(struct exos_tcp *c, uint32_t *seq, uint32_t *len, bool *rtx);
+/* Records a transmission of [seq, seq+len) (new data appends to the log). */
 void tcp_cc_sent(struct exos_tcp *c, uint32_t seq, uint32_t len, bool rtx);
-bool tcp_sack_is_sacked(const struct exos_tcp *c, uint32_t seq);
 uint32_t tcp_cc_pipe(const struct exos_tcp *c);
 
 /* ---- tcp_tw.c ---- */

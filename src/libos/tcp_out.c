@@ -227,8 +227,12 @@ int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 	th->check = (uint16_t)~cksum_fold(sum);
 	t->hdr_len = (uint16_t)(ETH_HDR_LEN + IP_HDR_LEN + thl);
 
-	if (!c->mac_ok && arp_lookup(s, c->ifc, c->nexthop, c->tmpl) == 0) {
+	/* The next hop's MAC is in the template; look again when arpd changed its table. */
+	uint32_t v = s->arp.table ? xok_load_acquire(&s->arp.table->version) : 0;
+	if ((!c->mac_ok || v != c->arp_version) &&
+	    arp_lookup(s, c->ifc, c->nexthop, c->tmpl) == 0) {
 		c->mac_ok = true;
+		c->arp_version = v;
 		memcpy(h, c->tmpl, ETH_ADDR_LEN);
 	}
 	if (c->mac_ok) {
@@ -363,6 +367,31 @@ static int tcp_xmit_range(struct exos_tcp *c, uint32_t seq, uint32_t len)
 	return sent + ((uint32_t)sent == dlen && fin);
 }
 
+int tcp_xmit_seq(struct exos_tcp *c, uint32_t seq, uint32_t len, bool rtx)
+{
+	bool fresh = seq == c->snd_max;
+	int sent = tcp_xmit_range(c, seq, len);
+
+	if (sent <= 0)
+		return sent;
+	if (!rtx && SEQ_GT(seq + (uint32_t)sent, c->snd_nxt))
+		c->snd_nxt = seq + (uint32_t)sent;
+	if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	if (fresh && !(c->flags & TF_RTT_TIMING)) {
+		c->rtt_seq = seq;
+		c->rtt_start = c->s->now;
+		c->flags |= TF_RTT_TIMING;
+	}
+	if (rtx && (c->flags & TF_RTT_TIMING) && SEQ_LEQ(seq, c->rtt_seq) &&
+	    SEQ_LT(c->rtt_seq, seq + (uint32_t)sent))
+		c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+	tcp_cc_sent(c, seq, (uint32_t)sent, rtx);
+	if (!c->t_rtx)
+		tcp_rtx_arm(c); /* RFC 6298 5.1 (or the loss probe first) */
+	return sent;
+}
+
 int tcp_output(struct exos_tcp *c)
 {
 	struct exos_stack *s = c->s;
@@ -402,8 +431,7 @@ int tcp_output(struct exos_tcp *c)
 			seq = c->snd_nxt;
 			len = dlen + fin;
 		}
-		bool fresh = seq == c->snd_max;
-		int sent = tcp_xmit_range(c, seq, len);
+		int sent = tcp_xmit_seq(c, seq, len, rtx);
 		if (sent <= 0) {
 			if (sent < 0) {
 				s->tx_blocked = true; /* the stack's wait retries soon */
@@ -411,27 +439,13 @@ int tcp_output(struct exos_tcp *c)
 			}
 			break;
 		}
-		if (SEQ_GT(seq + (uint32_t)sent, c->snd_nxt) && !rtx)
-			c->snd_nxt = seq + (uint32_t)sent;
-		if (SEQ_GT(c->snd_nxt, c->snd_max))
-			c->snd_max = c->snd_nxt;
-		if (fresh && !(c->flags & TF_RTT_TIMING)) {
-			c->rtt_seq = seq;
-			c->rtt_start = s->now;
-			c->flags |= TF_RTT_TIMING;
-		}
-		if (rtx && (c->flags & TF_RTT_TIMING) && SEQ_LEQ(seq, c->rtt_seq) &&
-		    SEQ_LT(c->rtt_seq, seq + (uint32_t)sent))
-			c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
-		if (c->cc_state != CC_OPEN)
-			tcp_cc_sent(c, seq, (uint32_t)sent, rtx);
-		if (!c->t_rtx)
-			c->t_rtx = s->now + c->rto; /* RFC 6298 5.1 */
 		sent_any = 1;
 		if (c->flags & TF_FORCE)
 			break;
 	}
 	c->flags &= ~(uint32_t)TF_FORCE;
+	if (sent_any && (c->flags & TF_PTO))
+		tcp_rtx_arm(c); /* RFC 8985 7.2: restart the probe timer after new data */
 	if (c->snd_max == c->snd_una && SEQ_LT(c->snd_nxt, end) && !c->t_rtx && !c->t_persist)
 		tcp_persist_arm(c);
 	tcp_timer_update(c);

@@ -13,7 +13,8 @@
 
 void tcp_timer_update(struct exos_tcp *c)
 {
-	uint64_t d = 0, ts[] = {c->t_rtx, c->t_persist, c->t_delack, c->t_keep, c->t_conn};
+	uint64_t d = 0,
+		 ts[] = {c->t_rtx, c->t_persist, c->t_delack, c->t_keep, c->t_conn, c->t_reo};
 
 	if (c->flags & TF_DEAD)
 		return;
@@ -42,12 +43,27 @@ void tcp_rtt_sample(struct exos_tcp *c, uint64_t r)
 	c->rto = MIN(MAX(rto, TCP_RTO_MIN_NS), TCP_RTO_MAX_NS);
 }
 
+void tcp_rtx_arm(struct exos_tcp *c)
+{
+	uint64_t pto = tcp_cc_pto(c);
+
+	if (pto) {
+		c->t_rtx = c->s->now + pto;
+		c->flags |= TF_PTO;
+	} else {
+		c->t_rtx = c->s->now + c->rto;
+		c->flags &= ~(uint32_t)TF_PTO;
+	}
+}
+
 void tcp_rtx_restart(struct exos_tcp *c)
 {
-	if (c->snd_una == c->snd_max)
+	if (c->snd_una == c->snd_max) {
 		c->t_rtx = 0; /* (5.2) */
-	else
-		c->t_rtx = c->s->now + c->rto; /* (5.3) */
+		c->flags &= ~(uint32_t)TF_PTO;
+	} else {
+		tcp_rtx_arm(c); /* (5.3) */
+	}
 }
 
 void tcp_delack_arm(struct exos_tcp *c, uint64_t when)
@@ -97,6 +113,12 @@ static void tcp_rto_fire(struct exos_tcp *c)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
+	if (c->flags & TF_PTO) {
+		c->flags &= ~(uint32_t)TF_PTO;
+		tcp_cc_tlp(c);
+		c->t_rtx = s->now + c->rto; /* the RTO proper, should the probe go unanswered */
+		return;
+	}
 	if (++c->retries > TCP_RETRIES) {
 		tcp_done(c, c->soft_err ? c->soft_err : -ETIMEDOUT);
 		return;
@@ -148,6 +170,10 @@ void tcp_timer_fn(struct exos_stack *s, struct exos_timer *t)
 	if (c->t_rtx && c->t_rtx <= now) {
 		c->t_rtx = 0;
 		tcp_rto_fire(c);
+	}
+	if (!(c->flags & TF_DEAD) && c->t_reo && c->t_reo <= now) {
+		c->t_reo = 0;
+		tcp_cc_reo_timer(c);
 	}
 	if (!(c->flags & TF_DEAD) && c->t_persist && c->t_persist <= now) {
 		c->t_persist = 0;

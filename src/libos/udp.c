@@ -74,8 +74,12 @@ void udp_input(struct exos_stack *s, const struct ip_hdr *ip, const uint8_t *p, 
 	if (uh->check && !(s->flags & EXOS_STACK_NO_RX_CSUM)) {
 		uint32_t sum = cksum_pseudo(ip->saddr, ip->daddr, IP_PROTO_UDP, (uint32_t)ulen);
 		if (cksum_fold(cksum_partial(p, ulen, sum)) != 0xffff) {
-			s->st.rx_drop_csum++;
-			return;
+			if (!cksum_is_partial(uh->check, ip->saddr, ip->daddr, IP_PROTO_UDP,
+					      (uint32_t)ulen)) {
+				s->st.rx_drop_csum++;
+				return;
+			}
+			s->st.rx_csum_partial++;
 		}
 	}
 	u = udp_lookup(s, ip->daddr, uh->dport);

@@ -85,9 +85,11 @@ void gen_filter(struct rng *r, struct dpf_filter *f)
 	if (rng_chance(r, 55)) {
 		add_shift(r, f, true);
 		if (rng_chance(r, 55))
-			add(f, 2, 2, 0xffff, PICK(r, ports));
+			add(f, 2, 2, 0xffff,
+			    rng_chance(r, 70) ? PICK(r, ports) : rng_below(r, 512));
 		if (rng_chance(r, 30))
-			add(f, 0, 2, 0xffff, PICK(r, ports));
+			add(f, 0, 2, 0xffff,
+			    rng_chance(r, 70) ? PICK(r, ports) : rng_below(r, 512));
 		if (rng_chance(r, 8))
 			add(f, 3, 1, 0xff, PICK(r, ports) & 0xff); /* half a port */
 		if (rng_chance(r, 10))
@@ -122,8 +124,12 @@ size_t gen_frame(struct rng *r, uint8_t *buf, size_t max)
 	fs.proto = rng_chance(r, 10) ? (uint8_t)rng_next(r) : PICK(r, protos);
 	fs.src = PICK(r, addrs) ^ (rng_chance(r, 30) ? (uint32_t)rng_below(r, 1024) : 0);
 	fs.dst = PICK(r, addrs) ^ (rng_chance(r, 30) ? (uint32_t)rng_below(r, 1024) : 0);
-	fs.sport = rng_chance(r, 10) ? (uint16_t)rng_next(r) : PICK(r, ports);
-	fs.dport = rng_chance(r, 10) ? (uint16_t)rng_next(r) : PICK(r, ports);
+	fs.sport = rng_chance(r, 10)   ? (uint16_t)rng_next(r)
+		   : rng_chance(r, 25) ? (uint16_t)rng_below(r, 512)
+				       : PICK(r, ports);
+	fs.dport = rng_chance(r, 10)   ? (uint16_t)rng_next(r)
+		   : rng_chance(r, 25) ? (uint16_t)rng_below(r, 512)
+				       : PICK(r, ports);
 	full = 14 + 4 * (size_t)fs.ihl + 20 + rng_below(r, 48);
 	if (rng_chance(r, 35))
 		full = 14 + rng_below(r, (uint32_t)full - 13); /* truncated */
@@ -169,8 +175,7 @@ static void sibling(struct rng *r, struct dpf_filter *f)
 	}
 }
 
-void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy,
-	     uint32_t *next_id)
+void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy, uint32_t *next_id)
 {
 	uint32_t first = *next_id;
 	struct dpf_filter f, g;
@@ -200,4 +205,105 @@ void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy
 	if (rng_chance(r, 30))
 		for (unsigned i = 0; i < 3; i++)
 			dpf_set_delete(s, first + rng_below(r, *next_id - first));
+}
+
+/* ---- the busy host: 10,000 filters of mixed shapes ---- */
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+static int add_tree(struct dpf_set *s, uint32_t *id, const struct dpf_filter *f)
+{
+	return dpf_set_insert(s, (*id)++, f, NULL);
+}
+
+static int add_copy(struct dpf_set *s, uint32_t *id, const struct dpf_filter *f)
+{
+	int slot = dpf_set_insert_copy(s, (*id)++, f);
+
+	return slot < 0 ? slot : 0;
+}
+
+static void subnet(struct dpf_filter *f, uint8_t proto, uint32_t src, uint8_t len)
+{
+	dpf_filter_init(f);
+	dpf_match_ipv4(f);
+	dpf_match_ipv4_proto(f, proto);
+	dpf_match_ipv4_src(f, src, len);
+}
+
+struct dpf_set *gen_mixed_set(unsigned total, unsigned *ntree, int *err, uint32_t *failed_id)
+{
+	struct dpf_set *s = dpf_set_new();
+	struct dpf_filter f;
+	uint32_t id = 1;
+	int e = 0;
+
+#define ADD()                                                                                      \
+	do {                                                                                       \
+		if (!e && (e = add_tree(s, &id, &f)))                                              \
+			*failed_id = id - 1;                                                       \
+	} while (0)
+	dpf_filter_init(&f);
+	dpf_match_arp(&f);
+	ADD();
+	dpf_filter_all_ipv4(&f);
+	ADD();
+	for (unsigned i = 0; i < 50; i++) {
+		dpf_filter_udp_port(&f, MIX_LOCAL, (uint16_t)(5000 + i));
+		ADD();
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		subnet(&f, 1, IP(10, 1, i, 0), 24);
+		ADD();
+	}
+	for (unsigned l = 0; l < 200; l++) {
+		dpf_filter_tcp_port(&f, 0, (uint16_t)(8000 + l));
+		ADD();
+		for (unsigned c = 0; c < 20; c++) {
+			dpf_filter_tcp_4tuple(&f, MIX_LOCAL, (uint16_t)(8000 + l),
+					      IP(172, 16, l, c), (uint16_t)(30000 + 7 * c + l));
+			ADD();
+		}
+	}
+	for (unsigned i = 0; i < 3000; i++) {
+		dpf_filter_tcp_port(&f, MIX_LOCAL, (uint16_t)(10000 + i));
+		ADD();
+	}
+	for (unsigned i = 0; i < 1000; i++) {
+		dpf_filter_udp_port(&f, 0, (uint16_t)(20000 + i));
+		ADD();
+	}
+	for (unsigned i = 0; id <= total; i++) {
+		subnet(&f, 47, IP(10, 2 + i / 256, i % 256, 0), 24);
+		ADD();
+	}
+#undef ADD
+	*ntree = id - 1;
+#define COPY()                                                                                     \
+	do {                                                                                       \
+		if (!e && (e = add_copy(s, &id, &f)))                                              \
+			*failed_id = id - 1;                                                       \
+	} while (0)
+	dpf_filter_init(&f);
+	dpf_match_ipv4(&f);
+	dpf_match_ipv4_proto(&f, 6);
+	COPY();
+	dpf_filter_init(&f);
+	dpf_match_arp(&f);
+	COPY();
+	subnet(&f, 47, IP(10, 2, 0, 0), 16);
+	COPY();
+	dpf_filter_tcp_port(&f, 0, 8100);
+	COPY();
+	dpf_filter_udp_port(&f, 0, 20500);
+	COPY();
+	dpf_filter_everything(&f);
+	COPY();
+#undef COPY
+	if (e) {
+		*err = e;
+		dpf_set_free(s);
+		return NULL;
+	}
+	return s;
 }

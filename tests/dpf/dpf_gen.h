@@ -16,4 +16,10 @@ size_t gen_frame(struct rng *r, uint8_t *buf, size_t max);
 void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy,
 	     uint32_t *next_id);
 
+/* arpd's ARP filter, strayd's catch-all, UDP services, ICMP and GRE subnet filters, 200 TCP
+ * listeners with 20 connections each, bound TCP and UDP ports: total tree filters (>= 7350)
+ * plus 6 copy filters.  NULL on a refused insert (*err, *failed_id). */
+#define MIX_LOCAL 0xc6120001u /* 198.18.0.1 */
+struct dpf_set *gen_mixed_set(unsigned total, unsigned *ntree, int *err, uint32_t *failed_id);
+
 #endif /* XOK_DPF_GEN_H */

@@ -129,7 +129,7 @@ int prog_time(int prog_fd, const uint8_t *frame, size_t len, uint32_t repeat, do
 int set_load(const struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns)
 {
 	struct dpf_codegen_opts o = {
-		.sz = sizeof(o), .xsk_map_fd = -1, .unmatched = unmatched, .linear = linear};
+	    .sz = sizeof(o), .xsk_map_fd = -1, .unmatched = unmatched, .linear = linear};
 	static char log[1 << 20];
 	struct dpf_prog p;
 	int err, fd;

@@ -13,7 +13,7 @@
 
 static enum dpf_relation inverse(enum dpf_relation r)
 {
-	return r == DPF_REL_REFINES ? DPF_REL_REFINED_BY
+	return r == DPF_REL_REFINES	 ? DPF_REL_REFINED_BY
 	       : r == DPF_REL_REFINED_BY ? DPF_REL_REFINES
 					 : r;
 }
@@ -83,12 +83,12 @@ static void test_validate(void **state)
 	dpf_filter_init(&f);
 	assert_int_equal(dpf_filter_validate(&f), 0);
 	assert_int_equal(dpf_filter_validate(NULL), -EINVAL);
-#define BAD(stmt)                                                                              \
-	do {                                                                                   \
-		dpf_filter_init(&f);                                                           \
-		assert_int_equal(dpf_add_match(&f, 12, 2, 0xffff, 0x800), 0);                  \
-		stmt;                                                                          \
-		assert_int_equal(dpf_filter_validate(&f), -EINVAL);                            \
+#define BAD(stmt)                                                                                  \
+	do {                                                                                       \
+		dpf_filter_init(&f);                                                               \
+		assert_int_equal(dpf_add_match(&f, 12, 2, 0xffff, 0x800), 0);                      \
+		stmt;                                                                              \
+		assert_int_equal(dpf_filter_validate(&f), -EINVAL);                                \
 	} while (0)
 	BAD(f.atoms[0].width = 3);
 	BAD(f.atoms[0].width = 0);
@@ -97,8 +97,8 @@ static void test_validate(void **state)
 	BAD(f.atoms[0].mask = 0x00ff); /* value 0x800 has bits outside the mask */
 	BAD(f.atoms[0].pad = 1);
 	BAD(f.atoms[0].kind = 2);
-	BAD(f.atoms[0].shift = 1);   /* MATCH with a shift */
-	BAD(f.atoms[0].add = 1);     /* MATCH with an add */
+	BAD(f.atoms[0].shift = 1); /* MATCH with a shift */
+	BAD(f.atoms[0].add = 1);   /* MATCH with an add */
 	BAD(f.atoms[0].offset = DPF_MAX_OFFSET + 1);
 	BAD(f.pad = 1);
 	BAD(f.natoms = DPF_MAX_ATOMS + 1);
@@ -351,11 +351,11 @@ static void test_empty_and_unsat(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_validate),     cmocka_unit_test(test_builders),
-		cmocka_unit_test(test_ports),	     cmocka_unit_test(test_connections),
-		cmocka_unit_test(test_protocols),    cmocka_unit_test(test_subnets),
-		cmocka_unit_test(test_indirection),  cmocka_unit_test(test_widths),
-		cmocka_unit_test(test_empty_and_unsat),
+	    cmocka_unit_test(test_validate),	    cmocka_unit_test(test_builders),
+	    cmocka_unit_test(test_ports),	    cmocka_unit_test(test_connections),
+	    cmocka_unit_test(test_protocols),	    cmocka_unit_test(test_subnets),
+	    cmocka_unit_test(test_indirection),	    cmocka_unit_test(test_widths),
+	    cmocka_unit_test(test_empty_and_unsat),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <cmocka.h>
 
 #include "xok/dpf.h"
+#include "dpf_gen.h"
 #include "dpf_test_util.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
@@ -78,8 +80,8 @@ static void test_insert_place_delete(void **state)
 	assert_int_equal(dpf_set_place(s, &f, &p), -EEXIST);
 	assert_int_equal(p, 2);
 	/* bad input */
-	assert_int_equal(insert(s, 0, tcp(90), NULL), -EINVAL);  /* id 0 */
-	assert_int_equal(insert(s, 1, tcp(90), NULL), -EINVAL);  /* id in use */
+	assert_int_equal(insert(s, 0, tcp(90), NULL), -EINVAL); /* id 0 */
+	assert_int_equal(insert(s, 1, tcp(90), NULL), -EINVAL); /* id in use */
 	f = tcp(90);
 	f.atoms[0].width = 3;
 	assert_int_equal(dpf_set_insert(s, 20, &f, &p), -EINVAL);
@@ -263,8 +265,14 @@ static void test_interpret(void **state)
 	struct dpf_filter f;
 	struct dpf_result r;
 	uint8_t buf[256];
-	struct frame_spec fs = {.ethertype = 0x0800, .ihl = 5, .proto = 6, .src = PEER,
-				.dst = LOCAL, .sport = 5000, .dport = 80, .len = 60};
+	struct frame_spec fs = {.ethertype = 0x0800,
+				.ihl = 5,
+				.proto = 6,
+				.src = PEER,
+				.dst = LOCAL,
+				.sport = 5000,
+				.dport = 80,
+				.len = 60};
 	size_t len;
 	(void)state;
 
@@ -306,14 +314,164 @@ static void test_interpret(void **state)
 	dpf_set_free(s);
 }
 
+/* ---- placement against brute force (exercises the children index) ---- */
+
+struct snap {
+	uint32_t n;
+	uint32_t *id, *parent;
+	struct dpf_filter *f;
+};
+
+static void snap_visit(uint32_t id, uint32_t parent, int depth, bool copy,
+		       const struct dpf_filter *f, void *arg)
+{
+	struct snap *sn = arg;
+
+	(void)depth;
+	if (copy)
+		return;
+	sn->id[sn->n] = id;
+	sn->parent[sn->n] = parent;
+	sn->f[sn->n] = *f;
+	sn->n++;
+}
+
+/* dpf_set_place by definition: descend into the child f refines, scanning every child. */
+static int brute_place(const struct snap *sn, const struct dpf_filter *f, uint32_t *out)
+{
+	uint32_t level = 0;
+
+	for (;;) {
+		uint32_t down = 0, ambiguous = 0;
+
+		for (uint32_t i = 0; i < sn->n && !down; i++) {
+			if (sn->parent[i] != level)
+				continue;
+			switch (dpf_relate(f, &sn->f[i])) {
+			case DPF_REL_EQUAL:
+				*out = sn->id[i];
+				return -EEXIST;
+			case DPF_REL_REFINES:
+				down = sn->id[i];
+				break;
+			case DPF_REL_AMBIGUOUS:
+				ambiguous = ambiguous ? ambiguous : sn->id[i];
+				break;
+			default:
+				break;
+			}
+		}
+		if (down) {
+			level = down;
+			continue;
+		}
+		*out = ambiguous ? ambiguous : level;
+		return ambiguous ? -EBUSY : 0;
+	}
+}
+
+/* Many siblings of a few shapes, so that levels get big enough to be indexed. */
+static void crowd_filter(struct rng *r, struct dpf_filter *f)
+{
+	static const uint32_t locals[] = {0, LOCAL, LOCAL + 1, LOCAL + 2};
+	unsigned k = rng_below(r, 100);
+
+	if (k < 30) {
+		dpf_filter_tcp_port(f, locals[rng_below(r, 4)], (uint16_t)rng_below(r, 3000));
+	} else if (k < 45) {
+		dpf_filter_udp_port(f, locals[rng_below(r, 4)], (uint16_t)rng_below(r, 3000));
+	} else if (k < 70) {
+		dpf_filter_tcp_4tuple(f, locals[rng_below(r, 4)], (uint16_t)rng_below(r, 40),
+				      IP(10, 0, rng_below(r, 4), rng_below(r, 256)),
+				      (uint16_t)rng_below(r, 2000));
+	} else if (k < 85) {
+		dpf_filter_init(f);
+		dpf_match_ipv4(f);
+		dpf_match_ipv4_proto(f, rng_chance(r, 50) ? 47 : 1);
+		dpf_match_ipv4_src(f, (uint32_t)rng_next(r), (uint8_t)(8 + rng_below(r, 25)));
+	} else if (k < 90) {
+		dpf_filter_tcp_port(f, 0, (uint16_t)rng_below(r, 40)); /* listeners */
+	} else {
+		gen_filter(r, f);
+	}
+}
+
+static void check_invariants(const struct snap *sn)
+{
+	for (uint32_t i = 0; i < sn->n; i++) {
+		for (uint32_t j = 0; j < sn->n; j++) {
+			if (sn->id[j] == sn->parent[i] &&
+			    dpf_relate(&sn->f[i], &sn->f[j]) != DPF_REL_REFINES)
+				fail_msg("filter %u does not refine its parent %u", sn->id[i],
+					 sn->id[j]);
+			if (j > i && sn->parent[i] == sn->parent[j] &&
+			    dpf_relate(&sn->f[i], &sn->f[j]) != DPF_REL_DISJOINT)
+				fail_msg("siblings %u and %u: %s", sn->id[i], sn->id[j],
+					 dpf_relation_name(dpf_relate(&sn->f[i], &sn->f[j])));
+		}
+	}
+}
+
+static void test_index_placement(void **state)
+{
+	uint64_t seed = test_seed("index placement");
+	enum { N = 1500 };
+	struct snap sn = {0};
+	(void)state;
+
+	sn.id = calloc(N, sizeof(*sn.id));
+	sn.parent = calloc(N, sizeof(*sn.parent));
+	sn.f = calloc(N, sizeof(*sn.f));
+	assert_non_null(sn.f);
+	for (int round = 0; round < 3; round++) {
+		struct rng r = {seed + (uint64_t)round};
+		struct dpf_set *s = dpf_set_new();
+		uint32_t next = 1;
+
+		for (int i = 0; i < N; i++) {
+			struct dpf_filter f;
+			uint32_t want_p = 0, got_p = 0;
+			int want, got;
+
+			crowd_filter(&r, &f);
+			if (i % 7 == 0) {
+				sn.n = 0;
+				dpf_set_walk(s, snap_visit, &sn);
+				want = brute_place(&sn, &f, &want_p);
+				got = dpf_set_place(s, &f, &got_p);
+				if (got == -EINVAL && dpf_relate(&f, &f) == DPF_REL_DISJOINT)
+					continue; /* contradictory: refused, never placed */
+				if (want != got || (want != -EBUSY && want_p != got_p))
+					fail_msg(
+					    "place: %d/%u, brute force %d/%u (seed %llu round %d "
+					    "step %d)",
+					    got, got_p, want, want_p, (unsigned long long)seed,
+					    round, i);
+			}
+			dpf_set_insert(s, next++, &f, NULL);
+			if (rng_chance(&r, 10))
+				dpf_set_delete(s, 1 + rng_below(&r, next - 1));
+		}
+		sn.n = 0;
+		dpf_set_walk(s, snap_visit, &sn);
+		assert_true(sn.n > 100);
+		check_invariants(&sn);
+		dpf_set_free(s);
+	}
+	free(sn.id);
+	free(sn.parent);
+	free(sn.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insert_place_delete),
-		cmocka_unit_test(test_busy),
-		cmocka_unit_test(test_reparent),
-		cmocka_unit_test(test_copy_slots),
-		cmocka_unit_test(test_interpret),
+	    cmocka_unit_test(test_insert_place_delete),
+	    cmocka_unit_test(test_busy),
+	    cmocka_unit_test(test_reparent),
+	    cmocka_unit_test(test_copy_slots),
+	    cmocka_unit_test(test_interpret),
+	    cmocka_unit_test(test_index_placement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

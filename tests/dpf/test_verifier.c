@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "xok/dpf.h"
+#include "dpf_gen.h"
 #include "dpf_test_util.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
@@ -33,80 +34,14 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void must_insert(struct dpf_set *s, uint32_t *id, const struct dpf_filter *f)
-{
-	uint32_t parent;
-	int err = dpf_set_insert(s, (*id)++, f, &parent);
-
-	if (err)
-		fail_msg("insert of filter %u: %d (conflict %u)", *id - 1, err, parent);
-}
-
-static void subnet(struct dpf_filter *f, uint8_t proto, uint32_t src, uint8_t len)
-{
-	dpf_filter_init(f);
-	dpf_match_ipv4(f);
-	dpf_match_ipv4_proto(f, proto);
-	dpf_match_ipv4_src(f, src, len);
-}
-
 static struct dpf_set *mixed_set(unsigned *ntree)
 {
-	struct dpf_set *s = dpf_set_new();
-	struct dpf_filter f;
-	uint32_t id = 1;
+	uint32_t failed_id = 0;
+	int err;
+	struct dpf_set *s = gen_mixed_set(10000, ntree, &err, &failed_id);
 
-	dpf_filter_init(&f);
-	dpf_match_arp(&f);
-	must_insert(s, &id, &f);
-	dpf_filter_all_ipv4(&f);
-	must_insert(s, &id, &f);
-	for (unsigned i = 0; i < 50; i++) {
-		dpf_filter_udp_port(&f, LOCAL, (uint16_t)(5000 + i));
-		must_insert(s, &id, &f);
-	}
-	for (unsigned i = 0; i < 100; i++) {
-		subnet(&f, 1, IP(10, 1, i, 0), 24);
-		must_insert(s, &id, &f);
-	}
-	for (unsigned l = 0; l < 200; l++) {
-		dpf_filter_tcp_port(&f, 0, (uint16_t)(8000 + l));
-		must_insert(s, &id, &f);
-		for (unsigned c = 0; c < 20; c++) {
-			dpf_filter_tcp_4tuple(&f, LOCAL, (uint16_t)(8000 + l), IP(172, 16, l, c),
-					      (uint16_t)(30000 + 7 * c + l));
-			must_insert(s, &id, &f);
-		}
-	}
-	for (unsigned i = 0; i < 3000; i++) {
-		dpf_filter_tcp_port(&f, LOCAL, (uint16_t)(10000 + i));
-		must_insert(s, &id, &f);
-	}
-	for (unsigned i = 0; i < 1000; i++) {
-		dpf_filter_udp_port(&f, 0, (uint16_t)(20000 + i));
-		must_insert(s, &id, &f);
-	}
-	for (unsigned i = 0; id <= 10000; i++) {
-		subnet(&f, 47, IP(10, 2 + i / 256, i % 256, 0), 24);
-		must_insert(s, &id, &f);
-	}
-	*ntree = id - 1;
-	/* copy filters */
-	dpf_filter_init(&f);
-	dpf_match_ipv4(&f);
-	dpf_match_ipv4_proto(&f, 6);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
-	dpf_filter_init(&f);
-	dpf_match_arp(&f);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
-	subnet(&f, 47, IP(10, 2, 0, 0), 16);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
-	dpf_filter_tcp_port(&f, 0, 8100);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
-	dpf_filter_udp_port(&f, 0, 20500);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
-	dpf_filter_everything(&f);
-	assert_true(dpf_set_insert_copy(s, id++, &f) >= 0);
+	if (!s)
+		fail_msg("insert of filter %u: %d", failed_id, err);
 	return s;
 }
 
@@ -128,7 +63,7 @@ static size_t aimed_frame(struct rng *r, uint8_t *buf, size_t cap)
 	case 1:
 		fs.proto = 17;
 		fs.dport = (uint16_t)(rng_chance(r, 50) ? 5000 + rng_below(r, 60)
-						       : 20000 + rng_below(r, 1100));
+							: 20000 + rng_below(r, 1100));
 		break;
 	case 2:
 		fs.proto = rng_chance(r, 50) ? 1 : 47;
@@ -245,8 +180,8 @@ static void test_4096_ports(void **state)
 	assert_true(fd >= 0);
 	fprintf(stderr, "4096 ports: %zu insns\n", n);
 	for (unsigned port = 1000; port < 1024 + 3 * 4096 + 10; port++) {
-		struct frame_spec fs = {.ethertype = 0x0800, .ihl = 5, .proto = 6,
-					.dport = (uint16_t)port, .len = 60};
+		struct frame_spec fs = {
+		    .ethertype = 0x0800, .ihl = 5, .proto = 6, .dport = (uint16_t)port, .len = 60};
 		uint8_t frame[64];
 		struct dpf_result want, got;
 		uint32_t ret;
@@ -255,10 +190,10 @@ static void test_4096_ports(void **state)
 		dpf_interpret(s, frame, 60, &want);
 		assert_int_equal(prog_run(fd, frame, 60, &got, &ret), 0);
 		assert_int_equal(got.filter_id, want.filter_id);
-		assert_int_equal(want.filter_id, (port >= 1024 && (port - 1024) % 3 == 0 &&
-						  port < 1024 + 3 * 4096)
-							 ? (port - 1024) / 3 + 1
-							 : 0);
+		assert_int_equal(want.filter_id,
+				 (port >= 1024 && (port - 1024) % 3 == 0 && port < 1024 + 3 * 4096)
+				     ? (port - 1024) / 3 + 1
+				     : 0);
 	}
 	close(fd);
 	dpf_set_free(s);
@@ -267,8 +202,8 @@ static void test_4096_ports(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_4096_ports),
-		cmocka_unit_test(test_10k_mixed),
+	    cmocka_unit_test(test_4096_ports),
+	    cmocka_unit_test(test_10k_mixed),
 	};
 
 	if (!have_bpf())

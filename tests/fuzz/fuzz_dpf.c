@@ -99,13 +99,15 @@ static void check_relations(const struct dpf_filter *f, unsigned nf, const uint8
 	for (unsigned i = 0; i < nf; i++) {
 		for (unsigned j = 0; j < nf; j++) {
 			enum dpf_relation r = dpf_relate(&f[i], &f[j]);
-			bool bad = (r == DPF_REL_DISJOINT && m[i] && m[j]) ||
-				   ((r == DPF_REL_REFINES || r == DPF_REL_EQUAL) && m[i] && !m[j]) ||
-				   (r == DPF_REL_REFINED_BY && m[j] && !m[i]);
+			bool bad =
+			    (r == DPF_REL_DISJOINT && m[i] && m[j]) ||
+			    ((r == DPF_REL_REFINES || r == DPF_REL_EQUAL) && m[i] && !m[j]) ||
+			    (r == DPF_REL_REFINED_BY && m[j] && !m[i]);
 
 			if (bad) {
-				fprintf(stderr, "fuzz_dpf: relation %u %s %u contradicted by a frame\n",
-					i, dpf_relation_name(r), j);
+				fprintf(stderr,
+					"fuzz_dpf: relation %u %s %u contradicted by a frame\n", i,
+					dpf_relation_name(r), j);
 				abort();
 			}
 		}
@@ -162,8 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dpf_interpret(s, frames[k], lens[k], &want);
 		check_relations(filters, nf, frames[k], lens[k]);
 		want_ret = want.filter_id || want.copy_mask || unmatched == DPF_UNMATCHED_PASS
-				   ? XDP_PASS
-				   : XDP_DROP;
+			       ? XDP_PASS
+			       : XDP_DROP;
 		for (int m = 0; m < 2 && fd[m] >= 0; m++) {
 			int err = prog_run(fd[m], frames[k], lens[k], &got, &ret);
 

@@ -87,8 +87,7 @@ uint32_t kt_region(struct xokd *x, struct app *a, size_t size, void **base)
 	return r.region;
 }
 
-uint32_t kt_ring(struct xokd *x, struct app *a, uint32_t entry_size, uint32_t nentries,
-		 void **base)
+uint32_t kt_ring(struct xokd *x, struct app *a, uint32_t entry_size, uint32_t nentries, void **base)
 {
 	size_t size = sizeof(struct xok_ring_hdr) + (size_t)entry_size * nentries;
 	struct xok_ring_set m = {0};

@@ -24,7 +24,7 @@ struct app *kt_app(struct xokd *x, uid_t uid);
 int kt_call(struct xokd *x, struct app *a, uint16_t op, const void *body, size_t len, int fd,
 	    void *rep, size_t rep_len);
 /* The same with the exact body size of the struct. */
-#define KT_CALL(x, a, op, body, rep) \
+#define KT_CALL(x, a, op, body, rep)                                                               \
 	kt_call((x), (a), (op), (body), sizeof(*(body)), -1, (rep), sizeof(*(rep)))
 #define KT_CALL0(x, a, op, body) kt_call((x), (a), (op), (body), sizeof(*(body)), -1, NULL, 0)
 

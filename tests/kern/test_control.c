@@ -121,23 +121,23 @@ static void test_header(void **state)
 static void test_body_lengths(void **state)
 {
 	static const size_t sizes[XOK_OP_NR] = {
-		[XOK_OP_HELLO] = 0,
-		[XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
-		[XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
-		[XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
-		[XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
-		[XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
-		[XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
-		[XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
-		[XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
-		[XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
-		[XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
-		[XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
-		[XOK_OP_INFO] = 0,
-		[XOK_OP_STATS] = sizeof(struct xok_stats_req),
-		[XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
-		[XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
-		[XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
+	    [XOK_OP_HELLO] = 0,
+	    [XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
+	    [XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
+	    [XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
+	    [XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
+	    [XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
+	    [XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
+	    [XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
+	    [XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
+	    [XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
+	    [XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
+	    [XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
+	    [XOK_OP_INFO] = 0,
+	    [XOK_OP_STATS] = sizeof(struct xok_stats_req),
+	    [XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
+	    [XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
+	    [XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
 	};
 	struct xokd *x = *state;
 	struct app *a = kt_app(x, 0);
@@ -146,8 +146,8 @@ static void test_body_lengths(void **state)
 
 	for (op = 0; op < XOK_OP_NR; op++) {
 		if (sizes[op])
-			assert_int_equal(kt_call(x, a, (uint16_t)op, zero, sizes[op] - 1, -1, NULL, 0),
-					 -EINVAL);
+			assert_int_equal(
+			    kt_call(x, a, (uint16_t)op, zero, sizes[op] - 1, -1, NULL, 0), -EINVAL);
 		assert_int_equal(kt_call(x, a, (uint16_t)op, zero, sizes[op] + 1, -1, NULL, 0),
 				 -EINVAL);
 	}
@@ -275,28 +275,28 @@ static void test_ring_set(void **state)
 	ok.at.offset = 64;
 	ok.entry_size = 2048;
 	ok.nentries = 64;
-#define RS(field, val, want)                                                  \
-	do {                                                                  \
-		m = ok;                                                       \
-		m.field = val;                                                \
-		assert_int_equal(KT_CALL(x, a, XOK_OP_RING_SET, &m, &r), want); \
+#define RS(field, val, want)                                                                       \
+	do {                                                                                       \
+		m = ok;                                                                            \
+		m.field = val;                                                                     \
+		assert_int_equal(KT_CALL(x, a, XOK_OP_RING_SET, &m, &r), want);                    \
 	} while (0)
 	RS(at.pad, 1, -EINVAL);
 	RS(at.region, 0, -ENOENT);
 	RS(at.region, reg + 1, -ENOENT);
-	RS(at.offset, 32, -EINVAL);			/* not 64-byte aligned */
-	RS(at.offset, (1 << 20) - 64, -EINVAL);		/* runs past the end */
-	RS(at.offset, UINT64_MAX - 63, -EINVAL);	/* offset + size overflows */
+	RS(at.offset, 32, -EINVAL);		 /* not 64-byte aligned */
+	RS(at.offset, (1 << 20) - 64, -EINVAL);	 /* runs past the end */
+	RS(at.offset, UINT64_MAX - 63, -EINVAL); /* offset + size overflows */
 	RS(at.offset, 1 << 20, -EINVAL);
 	RS(entry_size, 0, -EINVAL);
 	RS(entry_size, XOK_RING_ENTRY_MIN - 8, -EINVAL);
 	RS(entry_size, XOK_RING_ENTRY_MAX + 8, -EINVAL);
-	RS(entry_size, 2044, -EINVAL);			/* not a multiple of 8 */
+	RS(entry_size, 2044, -EINVAL); /* not a multiple of 8 */
 	RS(nentries, 0, -EINVAL);
 	RS(nentries, XOK_RING_ENTRIES_MAX + 1, -EINVAL);
-	RS(nentries, (1 << 20) / 2048, -EINVAL);	/* header + entries past the end */
+	RS(nentries, (1 << 20) / 2048, -EINVAL); /* header + entries past the end */
 	RS(entry_size, XOK_RING_ENTRY_MIN, 0);
-	RS(nentries, ((1 << 20) - 128 - 64) / 2048, 0);	/* exactly fits */
+	RS(nentries, ((1 << 20) - 128 - 64) / 2048, 0); /* exactly fits */
 	RS(at.offset, 0, 0);
 #undef RS
 	/* another app cannot put a ring in a's region */
@@ -361,11 +361,11 @@ static void test_dpf_insert_fields(void **state)
 	memset(&ok, 0, sizeof(ok));
 	ok.ring = ring;
 	assert_int_equal(dpf_filter_udp_port(&ok.filter, 0, 53), 0);
-#define DI(stmt, want)                                                          \
-	do {                                                                    \
-		m = ok;                                                         \
-		stmt;                                                           \
-		assert_int_equal(KT_CALL(x, a, XOK_OP_DPF_INSERT, &m, &r), want); \
+#define DI(stmt, want)                                                                             \
+	do {                                                                                       \
+		m = ok;                                                                            \
+		stmt;                                                                              \
+		assert_int_equal(KT_CALL(x, a, XOK_OP_DPF_INSERT, &m, &r), want);                  \
 	} while (0)
 	DI(m.pad = 1, -EINVAL);
 	DI(m.flags = 0x4, -EINVAL);
@@ -557,35 +557,35 @@ static void test_net_xmit(void **state)
 	ok.pieces[1] = (struct xok_piece){reg, 20, 8192};
 	ok.pieces[2] = (struct xok_piece){reg, 100, 4096 + 500};
 	ok.notify = (struct xok_ref){reg, 0, 64};
-#define NX(stmt, want)                                                         \
-	do {                                                                   \
-		d = ok;                                                        \
-		stmt;                                                          \
-		assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), want); \
+#define NX(stmt, want)                                                                             \
+	do {                                                                                       \
+		d = ok;                                                                            \
+		stmt;                                                                              \
+		assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), want);                       \
 	} while (0)
 	NX(d.status = 1, -EINVAL);
 	NX(d.flags = 1, -EINVAL);
 	NX(d.pad = 1, -EINVAL);
 	NX(d.npieces = 0, -EINVAL);
 	NX(d.npieces = XOK_XMIT_PIECES + 1, -EINVAL);
-	NX(d.pieces[5].len = 1, -EINVAL);		/* past npieces: must be zero */
+	NX(d.pieces[5].len = 1, -EINVAL); /* past npieces: must be zero */
 	NX(d.ifindex = 99, -ENODEV);
 	NX(d.pieces[1].region = 0, -EFAULT);
-	NX(d.pieces[1].region = reg + 1, -EFAULT);	/* not registered */
-	NX(d.pieces[1].region = breg, -EFAULT);		/* b's id space: a has no such id */
+	NX(d.pieces[1].region = reg + 1, -EFAULT); /* not registered */
+	NX(d.pieces[1].region = breg, -EFAULT);	   /* b's id space: a has no such id */
 	NX(d.pieces[1].region = XOK_REGION_TABLE(0), -EFAULT);
-	NX(d.pieces[1].offset = 65536 - 19, -EFAULT);	/* past the end */
+	NX(d.pieces[1].offset = 65536 - 19, -EFAULT);	  /* past the end */
 	NX(d.pieces[1].offset = UINT64_MAX - 5, -EFAULT); /* overflow */
 	NX(d.pieces[1].offset = 65536, -EFAULT);
 	NX(d.pieces[1].len = UINT32_MAX, -EFAULT);
-	NX((d.npieces = 1, d.pieces[1] = d.pieces[2] = (struct xok_piece){0},
-	    d.pieces[0].len = 13), -EINVAL);		/* shorter than an Ethernet header */
+	NX((d.npieces = 1, d.pieces[1] = d.pieces[2] = (struct xok_piece){0}, d.pieces[0].len = 13),
+	   -EINVAL); /* shorter than an Ethernet header */
 	NX(d.pieces[2].len = KT_MTU + 14 - 34 + 1, -EMSGSIZE);
 	NX(d.notify.pad = 1, -EINVAL);
-	NX(d.notify.offset = 66, -EFAULT);		/* misaligned */
+	NX(d.notify.offset = 66, -EFAULT); /* misaligned */
 	NX(d.notify.offset = 65536, -EFAULT);
 	NX(d.notify.region = reg + 1, -EFAULT);
-	NX((d.notify.region = 0), -EINVAL);		/* no region but an offset */
+	NX((d.notify.region = 0), -EINVAL); /* no region but an offset */
 #undef NX
 	assert_int_equal(tx_seen_count, 0);
 	assert_int_equal(a->tx_rejected, 22);
@@ -640,19 +640,19 @@ static void test_txq(void **state)
 	ok.at = (struct xok_ref){reg, 0, 4096};
 	ok.nentries = 64;
 	ok.pad = 0;
-#define TQ(stmt, fdv, want)                                                               \
-	do {                                                                              \
-		m = ok;                                                                   \
-		stmt;                                                                     \
-		assert_int_equal(kt_call(x, a, XOK_OP_TXQ_SET, &m, sizeof(m), (fdv), NULL, 0), \
-				 want);                                                   \
+#define TQ(stmt, fdv, want)                                                                        \
+	do {                                                                                       \
+		m = ok;                                                                            \
+		stmt;                                                                              \
+		assert_int_equal(kt_call(x, a, XOK_OP_TXQ_SET, &m, sizeof(m), (fdv), NULL, 0),     \
+				 want);                                                            \
 	} while (0)
-	TQ((void)0, -1, -EINVAL);			     /* no eventfd */
-	TQ((void)0, kt_memfd(4096, 0), -EINVAL);	     /* not an eventfd */
+	TQ((void)0, -1, -EINVAL);		 /* no eventfd */
+	TQ((void)0, kt_memfd(4096, 0), -EINVAL); /* not an eventfd */
 	TQ(m.pad = 1, eventfd(0, 0), -EINVAL);
 	TQ(m.at.pad = 1, eventfd(0, 0), -EINVAL);
 	TQ(m.nentries = 0, eventfd(0, 0), -EINVAL);
-	TQ(m.nentries = 48, eventfd(0, 0), -EINVAL);	     /* not a power of two */
+	TQ(m.nentries = 48, eventfd(0, 0), -EINVAL); /* not a power of two */
 	TQ(m.nentries = XOK_TXQ_ENTRIES_MAX * 2, eventfd(0, 0), -EINVAL);
 	TQ(m.at.offset = 4096 + 32, eventfd(0, 0), -EINVAL); /* not 64-byte aligned */
 	TQ(m.nentries = 4096, eventfd(0, 0), -EINVAL);	     /* does not fit */
@@ -716,22 +716,22 @@ static void test_wkpred_fields(void **state)
 	ok.terms[1].rhs = 72;
 	ok.terms[1].op = XOK_WK_GE;
 	ok.terms[1].product = 1;
-#define WP(stmt, want)                                                         \
-	do {                                                                   \
-		m = ok;                                                        \
-		stmt;                                                          \
-		assert_int_equal(KT_CALL0(x, a, XOK_OP_WKPRED, &m), want); \
+#define WP(stmt, want)                                                                             \
+	do {                                                                                       \
+		m = ok;                                                                            \
+		stmt;                                                                              \
+		assert_int_equal(KT_CALL0(x, a, XOK_OP_WKPRED, &m), want);                         \
 	} while (0)
 	WP(m.pad = 1, -EINVAL);
 	WP(m.nterms = XOK_WK_TERMS_MAX + 1, -EINVAL);
-	WP(m.terms[2].op = 1, -EINVAL);			/* past nterms */
+	WP(m.terms[2].op = 1, -EINVAL); /* past nterms */
 	WP(m.wake.pad = 1, -EINVAL);
-	WP(m.wake.offset = 4, -EINVAL);			/* struct xok_wake is 8-aligned */
+	WP(m.wake.offset = 4, -EINVAL); /* struct xok_wake is 8-aligned */
 	WP(m.wake.offset = 8192 - 4, -EINVAL);
 	WP(m.wake.region = 5, -ENOENT);
 	WP(m.terms[0].lhs.pad = 1, -EINVAL);
 	WP(m.terms[0].pad = 1, -EINVAL);
-	WP(m.terms[0].lhs.offset = 66, -EINVAL);	/* misaligned */
+	WP(m.terms[0].lhs.offset = 66, -EINVAL); /* misaligned */
 	WP(m.terms[0].lhs.offset = 8192, -EINVAL);
 	WP(m.terms[0].lhs.offset = UINT64_MAX - 1, -EINVAL);
 	WP(m.terms[0].lhs.region = 5, -ENOENT);
@@ -739,7 +739,7 @@ static void test_wkpred_fields(void **state)
 	WP(m.terms[0].op = XOK_WK_OP_NR, -EINVAL);
 	WP(m.terms[0].product = XOK_WK_TERMS_MAX, -EINVAL);
 	WP(m.terms[0].rhs = (uint64_t)UINT32_MAX + 1, -EINVAL);
-	WP(m.terms[1].rhs = 70, -EINVAL);		/* rhs word misaligned */
+	WP(m.terms[1].rhs = 70, -EINVAL); /* rhs word misaligned */
 	WP(m.terms[1].rhs_region = 5, -ENOENT);
 	WP((void)0, 0);
 #undef WP
@@ -858,22 +858,22 @@ static void test_tables(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_body_lengths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_add, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_bytes_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_region_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ring_set, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ring_mod_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dpf_insert_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dpf_tree_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dpf_delete_and_ids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dpf_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_net_xmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_txq, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wkpred_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_info_stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_lengths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_region_add, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_region_bytes_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_region_del, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ring_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ring_mod_del, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dpf_insert_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dpf_tree_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dpf_delete_and_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dpf_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_net_xmit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txq, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wkpred_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_info_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,9 +37,8 @@ static uint32_t populate(struct xokd *x, struct app *a, bool pending_tx)
 	assert_int_equal(kt_udp_filter(x, a, ring2, 54, 0, &f2), 0);
 	q.at = (struct xok_ref){reg, 0, 4096};
 	q.nentries = 16;
-	assert_int_equal(kt_call(x, a, XOK_OP_TXQ_SET, &q, sizeof(q), eventfd(0, EFD_CLOEXEC),
-				 NULL, 0),
-			 0);
+	assert_int_equal(
+	    kt_call(x, a, XOK_OP_TXQ_SET, &q, sizeof(q), eventfd(0, EFD_CLOEXEC), NULL, 0), 0);
 	memset(&p, 0, sizeof(p));
 	p.wake = (struct xok_ref){reg, 0, 0};
 	p.nterms = 1;
@@ -201,10 +200,10 @@ static void test_reclaim_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reclaim_all),
-		cmocka_unit_test(test_reclaim_shared_filter),
-		cmocka_unit_test(test_reclaim_ring_of_other),
-		cmocka_unit_test(test_reclaim_many),
+	    cmocka_unit_test(test_reclaim_all),
+	    cmocka_unit_test(test_reclaim_shared_filter),
+	    cmocka_unit_test(test_reclaim_ring_of_other),
+	    cmocka_unit_test(test_reclaim_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -165,7 +165,7 @@ static void test_publish_concurrent(void **state)
 {
 	struct xokd *x = *state;
 	struct app *a = kt_app(x, 1000);
-	struct consumer c = {.n = 8, .total = 200000};
+	struct consumer c = {.n = 8, .total = 50000};
 	struct ring *r = ring_lookup(a, kt_ring(x, a, 256, 8, &c.base));
 	uint8_t frame[200];
 	pthread_t t;
@@ -245,12 +245,12 @@ static void test_rx_deliver(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_publish_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_ring, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wraparound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_concurrent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rx_deliver, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wraparound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_deliver, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

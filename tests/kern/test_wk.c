@@ -215,8 +215,8 @@ static void test_wake_on_delivery(void **state)
 	memset(&m, 0, sizeof(m));
 	m.wake = (struct xok_ref){reg, 0, 0};
 	m.nterms = 1;
-	m.terms[0].lhs = (struct xok_ref){a->regions[1]->id, 0,
-					  offsetof(struct xok_ring_hdr, produced)};
+	m.terms[0].lhs =
+	    (struct xok_ref){a->regions[1]->id, 0, offsetof(struct xok_ring_hdr, produced)};
 	m.terms[0].rhs_region = a->regions[1]->id;
 	m.terms[0].rhs = offsetof(struct xok_ring_hdr, consumed);
 	m.terms[0].op = XOK_WK_NE;
@@ -306,13 +306,13 @@ static void test_table_notify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ops),
-		cmocka_unit_test(test_word_rhs),
-		cmocka_unit_test(test_products),
-		cmocka_unit_test_setup_teardown(test_wake, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wake_on_delivery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table_notify, setup, teardown),
+	    cmocka_unit_test(test_ops),
+	    cmocka_unit_test(test_word_rhs),
+	    cmocka_unit_test(test_products),
+	    cmocka_unit_test_setup_teardown(test_wake, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wake_on_delivery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_table_notify, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

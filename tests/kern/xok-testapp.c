@@ -61,8 +61,14 @@ static struct {
 	int ms;
 	bool sport_filter;
 	int linger_ms;
-} opt = {.count = 1, .entry_size = 2048, .entries = 64, .timeout_ms = 10000, .rings = 1,
-	 .iterations = 20000, .seed = 1, .ms = 200};
+} opt = {.count = 1,
+	 .entry_size = 2048,
+	 .entries = 64,
+	 .timeout_ms = 10000,
+	 .rings = 1,
+	 .iterations = 20000,
+	 .seed = 1,
+	 .ms = 200};
 
 static void die(const char *what, int err)
 {
@@ -289,8 +295,7 @@ static int cmd_send(void)
 		if (err == -ETIMEDOUT)
 			die("notify timeout", err);
 	}
-	printf("sent len=%zu notify=%u status=%u\n", 14 + 28 + plen, *notify,
-	       sys->txd[0].status);
+	printf("sent len=%zu notify=%u status=%u\n", 14 + 28 + plen, *notify, sys->txd[0].status);
 	fflush(stdout);
 	exos_sys_close(sys);
 	return 0;
@@ -361,9 +366,9 @@ static int cmd_badsend(void)
 	sys->txd[prod & (SYS_TXQ_ENTRIES - 1)].ifindex = ifindex;
 	sys->txd[prod & (SYS_TXQ_ENTRIES - 1)].npieces = 1;
 	sys->txd[prod & (SYS_TXQ_ENTRIES - 1)].pieces[0] =
-		(struct xok_piece){.region = 61, .len = 60};
+	    (struct xok_piece){.region = 61, .len = 60};
 	sys->txd[prod & (SYS_TXQ_ENTRIES - 1)].notify =
-		(struct xok_ref){.region = reg->id, .offset = 0};
+	    (struct xok_ref){.region = reg->id, .offset = 0};
 	xok_store_release(&sys->txq->prod, ++sys->txq_prod);
 	exos_xmit_flush(sys);
 	exos_sys_watch(sys, notify, XOK_WK_EQ, 0);
@@ -519,7 +524,8 @@ static int fuzz_fd(unsigned int *seed)
 		return fd;
 	case 4: /* sealed but tiny */
 		fd = memfd_create("fz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-		if (fd >= 0 && (ftruncate(fd, 100) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)) {
+		if (fd >= 0 &&
+		    (ftruncate(fd, 100) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)) {
 			close(fd);
 			return -1;
 		}
@@ -543,23 +549,23 @@ static int fuzz_fd(unsigned int *seed)
 static size_t fuzz_msg(unsigned int *seed, uint8_t *buf, size_t cap)
 {
 	static const uint16_t sizes[XOK_OP_NR] = {
-		[XOK_OP_HELLO] = 0,
-		[XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
-		[XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
-		[XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
-		[XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
-		[XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
-		[XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
-		[XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
-		[XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
-		[XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
-		[XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
-		[XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
-		[XOK_OP_INFO] = 0,
-		[XOK_OP_STATS] = sizeof(struct xok_stats_req),
-		[XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
-		[XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
-		[XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
+	    [XOK_OP_HELLO] = 0,
+	    [XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
+	    [XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
+	    [XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
+	    [XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
+	    [XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
+	    [XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
+	    [XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
+	    [XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
+	    [XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
+	    [XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
+	    [XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
+	    [XOK_OP_INFO] = 0,
+	    [XOK_OP_STATS] = sizeof(struct xok_stats_req),
+	    [XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
+	    [XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
+	    [XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
 	};
 	struct xok_msg h = {XOK_ABI_MAGIC, XOK_ABI_VERSION, 0, 0, 0};
 	size_t len, i, nmut;
@@ -708,28 +714,28 @@ static uint32_t parse_ip(const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"socket", required_argument, NULL, 'S'},
-		{"port", required_argument, NULL, 'p'},
-		{"count", required_argument, NULL, 'n'},
-		{"entry-size", required_argument, NULL, 'e'},
-		{"entries", required_argument, NULL, 'E'},
-		{"hold", no_argument, NULL, 'H'},
-		{"poll", no_argument, NULL, 'P'},
-		{"timeout-ms", required_argument, NULL, 't'},
-		{"ifindex", required_argument, NULL, 'i'},
-		{"dst-mac", required_argument, NULL, 'm'},
-		{"src", required_argument, NULL, 's'},
-		{"dst", required_argument, NULL, 'd'},
-		{"sport", required_argument, NULL, 'a'},
-		{"dport", required_argument, NULL, 'b'},
-		{"payload", required_argument, NULL, 'y'},
-		{"rings", required_argument, NULL, 'r'},
-		{"iterations", required_argument, NULL, 'I'},
-		{"seed", required_argument, NULL, 'z'},
-		{"ms", required_argument, NULL, 'M'},
-		{"sport-filter", no_argument, NULL, 'F'},
-		{"linger-ms", required_argument, NULL, 'L'},
-		{0},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"entry-size", required_argument, NULL, 'e'},
+	    {"entries", required_argument, NULL, 'E'},
+	    {"hold", no_argument, NULL, 'H'},
+	    {"poll", no_argument, NULL, 'P'},
+	    {"timeout-ms", required_argument, NULL, 't'},
+	    {"ifindex", required_argument, NULL, 'i'},
+	    {"dst-mac", required_argument, NULL, 'm'},
+	    {"src", required_argument, NULL, 's'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"sport", required_argument, NULL, 'a'},
+	    {"dport", required_argument, NULL, 'b'},
+	    {"payload", required_argument, NULL, 'y'},
+	    {"rings", required_argument, NULL, 'r'},
+	    {"iterations", required_argument, NULL, 'I'},
+	    {"seed", required_argument, NULL, 'z'},
+	    {"ms", required_argument, NULL, 'M'},
+	    {"sport-filter", no_argument, NULL, 'F'},
+	    {"linger-ms", required_argument, NULL, 'L'},
+	    {0},
 	};
 	const char *cmd;
 	int c;
@@ -744,31 +750,72 @@ int main(int argc, char **argv)
 	opt.payload = "hello from xok";
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'S': opt.socket = optarg; break;
-		case 'p': opt.port = atoi(optarg); break;
-		case 'n': opt.count = atoi(optarg); break;
-		case 'e': opt.entry_size = (uint32_t)atoi(optarg); break;
-		case 'E': opt.entries = (uint32_t)atoi(optarg); break;
-		case 'H': opt.hold = true; break;
-		case 'P': opt.poll = true; break;
-		case 't': opt.timeout_ms = atoi(optarg); break;
-		case 'i': opt.ifindex = (uint32_t)atoi(optarg); break;
+		case 'S':
+			opt.socket = optarg;
+			break;
+		case 'p':
+			opt.port = atoi(optarg);
+			break;
+		case 'n':
+			opt.count = atoi(optarg);
+			break;
+		case 'e':
+			opt.entry_size = (uint32_t)atoi(optarg);
+			break;
+		case 'E':
+			opt.entries = (uint32_t)atoi(optarg);
+			break;
+		case 'H':
+			opt.hold = true;
+			break;
+		case 'P':
+			opt.poll = true;
+			break;
+		case 't':
+			opt.timeout_ms = atoi(optarg);
+			break;
+		case 'i':
+			opt.ifindex = (uint32_t)atoi(optarg);
+			break;
 		case 'm':
 			if (parse_mac(optarg, opt.dst_mac))
 				die("bad mac", -EINVAL);
 			break;
-		case 's': opt.src = parse_ip(optarg); break;
-		case 'd': opt.dst = parse_ip(optarg); break;
-		case 'a': opt.sport = atoi(optarg); break;
-		case 'b': opt.dport = atoi(optarg); break;
-		case 'y': opt.payload = optarg; break;
-		case 'r': opt.rings = atoi(optarg); break;
-		case 'I': opt.iterations = atoi(optarg); break;
-		case 'z': opt.seed = (unsigned int)atoi(optarg); break;
-		case 'M': opt.ms = atoi(optarg); break;
-		case 'F': opt.sport_filter = true; break;
-		case 'L': opt.linger_ms = atoi(optarg); break;
-		default: return 2;
+		case 's':
+			opt.src = parse_ip(optarg);
+			break;
+		case 'd':
+			opt.dst = parse_ip(optarg);
+			break;
+		case 'a':
+			opt.sport = atoi(optarg);
+			break;
+		case 'b':
+			opt.dport = atoi(optarg);
+			break;
+		case 'y':
+			opt.payload = optarg;
+			break;
+		case 'r':
+			opt.rings = atoi(optarg);
+			break;
+		case 'I':
+			opt.iterations = atoi(optarg);
+			break;
+		case 'z':
+			opt.seed = (unsigned int)atoi(optarg);
+			break;
+		case 'M':
+			opt.ms = atoi(optarg);
+			break;
+		case 'F':
+			opt.sport_filter = true;
+			break;
+		case 'L':
+			opt.linger_ms = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

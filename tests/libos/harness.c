@@ -140,6 +140,8 @@ int h_teardown(void **state)
 	assert_int_equal(st.txbs_inuse, 0);
 	assert_int_equal(st.filters_inuse, (H.stack_flags & EXOS_STACK_ICMP_ECHO) ? 1 : 0);
 	assert_int_equal(fake_filters_active(), st.filters_inuse);
+	if (H.region)
+		exos_region_destroy(sys, H.region);
 	exos_stack_close(H.s);
 	exos_sys_close(sys);
 	fake_get_stats(&fs);

@@ -38,6 +38,7 @@ struct harness {
 	void (*on_connected_hook)(struct exos_tcp *c);
 	void (*on_close_hook)(struct exos_tcp *c);
 	uint32_t stack_flags; /* EXOS_STACK_* for the next setup */
+	struct exos_region *region; /* the test's own registered memory, freed at teardown */
 };
 extern struct harness H;
 extern const struct exos_tcp_ops h_ops;

@@ -15,6 +15,7 @@ static int setup(void **state)
 	h_setup(state);
 	assert_int_equal(exos_region_create(exos_stack_sys(H.s), MEM_SIZE, &region), 0);
 	mem = region->base;
+	H.region = region;
 	srand(12345);
 	for (size_t i = 0; i < MEM_SIZE; i++)
 		mem[i] = (uint8_t)rand();
@@ -23,7 +24,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	exos_region_destroy(exos_stack_sys(H.s), region);
 	return h_teardown(state);
 }
 
@@ -98,6 +98,20 @@ static void test_fast_retransmit_newreno(void **state)
 	exos_tcp_close(H.listener);
 }
 
+static void sack2(struct peer *p, uint32_t s0, uint32_t e0, uint32_t s1, uint32_t e1)
+{
+	uint8_t frame[256];
+	struct forge_tcp f = {.saddr = p->ip, .sport = p->port, .dport = p->lport,
+			      .seq = p->seq, .ack = p->ack, .flags = TCP_ACK, .win = p->win,
+			      .wscale = -1, .ts = true, .tsval = p->tsval++, .tsecr = p->ts_recent,
+			      .nsack = 2};
+	f.sack[0][0] = s0;
+	f.sack[0][1] = e0;
+	f.sack[1][0] = s1;
+	f.sack[1][1] = e1;
+	h_inject(frame, forge_tcp(frame, &f));
+}
+
 static void test_sack_recovery_retransmits_holes_only(void **state)
 {
 	struct peer p;
@@ -109,35 +123,73 @@ static void test_sack_recovery_retransmits_holes_only(void **state)
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 10 * M, &s0), 10);
-	/* Segments 2 and 5 lost. */
+	h_advance(1 * MS); /* the round trip */
+	/* Segments 2 and 5 lost.  The SACK of 3: 2 was sent before it - lost (RACK) once a
+	 * quarter of the minimum RTT has passed without it, and fast-retransmitted. */
 	p.ack = s0 + 2 * M;
 	dupack(&p, 1, s0 + 3 * M, s0 + 4 * M);
-	dupack(&p, 1, s0 + 3 * M, s0 + 5 * M);
 	h_expect_none();
-	dupack(&p, 1, s0 + 6 * M, s0 + 7 * M); /* hmm: a second block */
-	/* Three SACKed segments above the hole at 2: it is lost - retransmit it (only). */
+	h_advance(250 * 1000);
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + 2 * M);
 	h_expect_none();
-	uint8_t frame[256];
-	struct forge_tcp f = {.saddr = p.ip, .sport = p.port, .dport = 80, .seq = p.seq,
-			      .ack = s0 + 2 * M, .flags = TCP_ACK, .win = p.win, .wscale = -1,
-			      .ts = true, .tsval = p.tsval++, .tsecr = p.ts_recent, .nsack = 2};
-	f.sack[0][0] = s0 + 6 * M;
-	f.sack[0][1] = s0 + 10 * M;
-	f.sack[1][0] = s0 + 3 * M;
-	f.sack[1][1] = s0 + 5 * M;
-	h_inject(frame, forge_tcp(frame, &f));
-	/* Now 5 is lost too (4 segments SACKed above it). */
-	h_next(&q);
-	assert_int_equal(q.seq, s0 + 5 * M);
-	h_expect_none(); /* nothing SACKed is resent */
-	p.ack = s0 + 10 * M;
-	peer_send(&p, TCP_ACK, NULL, 0);
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
+	assert_int_equal(info.ssthresh, 4 * M);
+	dupack(&p, 1, s0 + 3 * M, s0 + 5 * M);
+	h_expect_none(); /* pipe (8 - 2 SACKed) is above cwnd (4) */
+	sack2(&p, s0 + 6 * M, s0 + 10 * M, s0 + 3 * M, s0 + 5 * M);
+	/* 5 is lost too; pipe is now 8 - 6 - 1: room for it, and only it. */
+	h_next(&q);
+	assert_int_equal(q.seq, s0 + 5 * M);
+	h_expect_none();
+	p.ack = s0 + 10 * M;
+	peer_send(&p, TCP_ACK, NULL, 0);
+	exos_tcp_info(c, &info);
 	assert_int_equal(info.total_retrans, 2);
+	assert_int_equal(info.cwnd, 4 * M); /* recovery over: cwnd = ssthresh */
 	h_drain();
+	h_abort(c);
+	exos_tcp_close(H.listener);
+}
+
+static void test_lost_retransmission(void **state)
+{
+	struct peer p;
+	struct parsed q;
+	uint32_t s0;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	const uint32_t M = 1448;
+	struct exos_tcp_sendreq r = {.data = mem, .len = 30 * M};
+	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
+	h_next(&q);
+	s0 = q.seq;
+	h_drain(); /* 10 segments */
+	h_advance(1 * MS);
+	p.ack = s0;
+	dupack(&p, 1, s0 + M, s0 + 2 * M); /* 0 lost: retransmitted */
+	h_advance(250 * 1000);
+	h_next(&q);
+	assert_int_equal(q.seq, s0);
+	h_drain();
+	h_advance(1 * MS);
+	/* The SACKs go on; new data goes out as they free the pipe ... */
+	dupack(&p, 1, s0 + M, s0 + 9 * M);
+	h_drain();
+	h_advance(1 * MS);
+	/* ... and when data sent after the retransmission is SACKed while 0 is still
+	 * missing, the retransmission was lost too: again (no RTO needed). */
+	dupack(&p, 1, s0 + M, s0 + 11 * M);
+	bool again = false;
+	while (h_try_next(&q))
+		again |= q.seq == s0;
+	assert_true(again);
+	struct exos_stack_stats st;
+	h_stats(&st);
+	assert_int_equal(st.tcp_rto_fired, 0);
 	h_abort(c);
 	exos_tcp_close(H.listener);
 }
@@ -150,6 +202,7 @@ static void test_limited_transmit(void **state)
 
 	(void)state;
 	peer_init(&p, 80);
+	p.sack = false;
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 10 * M, &s0), 10);
@@ -157,15 +210,18 @@ static void test_limited_transmit(void **state)
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_expect_none(); /* cwnd full */
 	p.ack = s0;
-	dupack(&p, 1, s0 + M, s0 + 2 * M);
+	dupack(&p, 0, 0, 0);
 	h_next(&q); /* RFC 3042: one new segment per duplicate ACK */
 	assert_int_equal(q.seq, s0 + 10 * M);
+	dupack(&p, 0, 0, 0);
+	h_next(&q);
+	assert_int_equal(q.seq, s0 + 11 * M);
 	h_drain();
 	h_abort(c);
 	exos_tcp_close(H.listener);
 }
 
-static void test_rto_recovery_skips_sacked(void **state)
+static void test_rto_goes_back(void **state)
 {
 	struct peer p;
 	struct parsed q;
@@ -173,12 +229,10 @@ static void test_rto_recovery_skips_sacked(void **state)
 
 	(void)state;
 	peer_init(&p, 80);
+	p.sack = false;
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 4 * M, &s0), 4);
-	p.ack = s0;
-	dupack(&p, 1, s0 + 2 * M, s0 + 3 * M); /* one SACK: not enough for recovery */
-	h_expect_none();
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	h_advance((uint64_t)info.rto_us * 1000);
@@ -187,11 +241,12 @@ static void test_rto_recovery_skips_sacked(void **state)
 	h_expect_none();
 	p.ack = s0 + M;
 	peer_send(&p, TCP_ACK, NULL, 0);
-	/* Slow start from one segment; after an RTO, SACK information is discarded
-	 * (RFC 2018 §8): everything outstanding is resent in order. */
+	/* Slow start from one segment, everything outstanding resent in order. */
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + M);
-	h_drain();
+	h_next(&q);
+	assert_int_equal(q.seq, s0 + 2 * M);
+	h_expect_none();
 	h_abort(c);
 	exos_tcp_close(H.listener);
 }
@@ -438,8 +493,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fast_retransmit_newreno, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sack_recovery_retransmits_holes_only, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_lost_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limited_transmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rto_recovery_skips_sacked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rto_goes_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_send_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_send_lossy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_receive_lossy, setup, teardown),

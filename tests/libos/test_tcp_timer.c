@@ -68,6 +68,7 @@ static void test_data_rto_backoff(void **state)
 
 	(void)state;
 	peer_init(&p, 80);
+	p.sack = false; /* without SACK, no tail loss probe precedes the RTO */
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 1000, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
@@ -144,6 +145,54 @@ static void test_rtt_estimate(void **state)
 	exos_tcp_close(H.listener);
 }
 
+/* RFC 8985 7: a lone segment's loss is found by a probe after 2*SRTT + the receiver's
+ * delayed-ACK allowance, not after an RTO. */
+static void test_tail_loss_probe(void **state)
+{
+	static uint8_t data[3000];
+	struct peer p;
+	struct parsed q;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	struct exos_tcp_sendreq r = {.data = data, .len = 3000, .flags = EXOS_TCP_SEND_COPY};
+	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
+	h_next(&q);
+	uint32_t s0 = q.seq;
+	h_next(&q);
+	h_next(&q); /* three segments: 1448, 1448, 104 */
+	assert_int_equal(q.len, 104);
+	h_advance(1 * MS);
+	h_expect_none();
+	h_advance(2 * MS); /* 2*SRTT, floored at 2 ms */
+	h_next(&q);
+	assert_int_equal(q.seq, s0 + 2896); /* the probe: the last segment again */
+	struct exos_stack_stats st;
+	h_stats(&st);
+	assert_int_equal(st.tcp_tlp_probes, 1);
+	assert_int_equal(st.tcp_rto_fired, 0);
+	/* The probe's ACK SACKs it: RACK finds the first two lost, they go at once. */
+	h_advance(1 * MS);
+	uint8_t frame[256];
+	struct forge_tcp f = {.saddr = p.ip, .sport = p.port, .dport = 80, .seq = p.seq,
+			      .ack = s0, .flags = TCP_ACK, .win = p.win, .wscale = -1, .ts = true,
+			      .tsval = p.tsval++, .tsecr = p.ts_recent, .nsack = 1};
+	f.sack[0][0] = s0 + 2896;
+	f.sack[0][1] = s0 + 3000;
+	h_inject(frame, forge_tcp(frame, &f));
+	h_next(&q);
+	assert_int_equal(q.seq, s0);
+	h_next(&q);
+	assert_int_equal(q.seq, s0 + 1448);
+	p.ack = s0 + 3000;
+	peer_send(&p, TCP_ACK, NULL, 0);
+	h_advance(5 * SEC);
+	h_expect_none();
+	h_abort(c);
+	exos_tcp_close(H.listener);
+}
+
 static void test_keepalive(void **state)
 {
 	struct peer p;
@@ -203,6 +252,7 @@ static void test_wait_sleeps_until_timer(void **state)
 
 	(void)state;
 	peer_init(&p, 80);
+	p.sack = false;
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 10, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
@@ -230,6 +280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_data_rto_backoff, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_data_gives_up, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_rtt_estimate, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_tail_loss_probe, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_fin_wait2, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_wait_sleeps_until_timer, h_setup, h_teardown),

@@ -165,6 +165,7 @@ sleep 1.5
 # Only the nginx we started: its master and the master's own children (the worker).
 workers=$(ps -o pid= --ppid "$NGINX_PID")
 kill -KILL "$NGINX_PID" $workers 2>/dev/null
+{ wait "$NGINX_PID"; } 2>/dev/null # reap it quietly (no "Killed" from the shell)
 # Let it run its course (4 s, plus draining up to --timeout); xt_stop then only reaps it.
 for _ in $(seq 100); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.1; done
 xt_stop "$CLIENT_PID" TERM 5

@@ -19,9 +19,11 @@
 #include <string.h>
 
 #include <exos/socket.h>
+#include <exos/sys.h>
 
 #define ECHO_MAX_CONNS 4096
 #define ECHO_BUF       (64 * 1024)
+#define ECHO_DRAIN_NS  10000000000ull
 
 struct conn {
 	int fd;
@@ -42,6 +44,27 @@ static const char usage[] =
 	"usage: xok-echo --port P [--count N] [--sink] [--help]\n"
 	"  echo server on libexos sockets (XOK_SOCKET selects xokd); exits after N\n"
 	"  connections have ended (default: at SIGTERM)\n";
+
+/* Closed connections still hold unacknowledged data and FINs: run the stack until every
+ * one is gone (bounded), since they die with the process. */
+static void drain(void)
+{
+	uint64_t deadline = exos_now_ns() + ECHO_DRAIN_NS;
+	struct exos_stack_stats st;
+	struct exos_stack *s;
+
+	if (exos_stack_default(&s) < 0)
+		return;
+	for (;;) {
+		exos_stack_stats(s, &st);
+		if (st.tcp_pcbs_inuse == 0 || exos_now_ns() >= deadline)
+			break;
+		exos_stack_wait(s, deadline);
+	}
+	if (st.tcp_pcbs_inuse)
+		fprintf(stderr, "xok-echo: %llu connections still closing at exit\n",
+			(unsigned long long)st.tcp_pcbs_inuse);
+}
 
 static void conn_end(struct conn *c)
 {
@@ -173,8 +196,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ECHO_MAX_CONNS; i++)
 		if (conns[i].fd >= 0)
 			conn_end(&conns[i]);
+	exos_close(lfd);
+	drain();
 	printf("done conns=%ld bytes=%llu max_open=%d\n", done, bytes, max_open);
 	fflush(stdout);
-	exos_close(lfd);
 	return 0;
 }

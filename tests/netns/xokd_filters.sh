@@ -32,6 +32,14 @@ xk_send_udp 7200 x x x
 sleep 0.2
 xt_expect_eq "hit counts" "$(xk_json "[f['hits'] for f in j['filters'] if f['filter']==$FA][0]")" 3
 
+# an unprivileged user may connect (socket mode 0666) and install an ordinary filter
+if command -v setpriv >/dev/null; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$XOK_TESTAPP" filter \
+		--socket "$SOCK" --port 7201 >"$XT_TMP/nobody.out" 2>&1
+	cat "$XT_TMP/nobody.out"
+	xt_check "an unprivileged app installs a filter" grep -q "^filter=" "$XT_TMP/nobody.out"
+fi
+
 kill -KILL "$A_PID"
 xt_stop "$A_PID" KILL 5
 sleep 0.2

@@ -90,7 +90,7 @@ static int pump_out(struct copy *c)
 		if (s < 0) {
 			if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
 				break;
-			exnc_err("send: %s", strerror(errno));
+			exnc_err("send to %s: %s", c->o->peer, strerror(errno));
 			return -1;
 		}
 		c->in_off += (size_t)s;
@@ -125,7 +125,7 @@ static int pump_in(struct copy *c)
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return progress;
-			exnc_err("%s: %s", c->o->udp ? "udp" : "recv", strerror(errno));
+			exnc_err("receive from %s: %s", c->o->peer, strerror(errno));
 			return -1;
 		}
 		err = write_all(STDOUT_FILENO, c->out, (size_t)r);

@@ -13,10 +13,12 @@
 #define EXNC_STDIN_WAIT_MAX_MS 16	/* idle slices double up to this */
 
 struct exnc_opts {
-	bool udp, listen, verbose, nflag_shutdown, no_stdin;
+	bool udp, listen, nflag_shutdown, no_stdin;
+	int verbose;  /* -v: connections; -vv: also the stack's counters at exit */
 	int w_secs;   /* -w: connect and idle timeout; -1 = none */
 	int q_secs;   /* -q: quit this long after stdin EOF; -1 = never */
 	const char *src_addr, *host, *port, *src_port;
+	char peer[48];	/* "ADDR port P", for messages once connected */
 };
 
 /* copy.c: moves data until the peer closes, -q or -w says stop, or an error; returns the

@@ -34,7 +34,8 @@ static const char usage[] =
 	"  -N          shut down the sending side after end of input (TCP)\n"
 	"  -d          do not read stdin\n"
 	"  -n          numeric addresses only (accepted; names need $" EXOS_NAMESERVER_ENV ")\n"
-	"  -v          report connections and errors in more detail\n"
+	"  -v          report connections and errors in more detail (-vv: and the\n"
+	"              stack's counters at exit)\n"
 	"  --socket PATH  xokd's control socket (default $XOK_SOCKET or " XOK_SOCKET_DEFAULT ")\n"
 	"  -h, --help  this text\n"
 	"\n"
@@ -122,7 +123,7 @@ static int parse_args(int argc, char **argv, struct exnc_opts *o)
 			o->udp = true;
 			break;
 		case 'v':
-			o->verbose = true;
+			o->verbose++;
 			break;
 		case 'p':
 			o->src_port = optarg;
@@ -226,7 +227,7 @@ fail:
 	return -1;
 }
 
-static int do_connect(const struct exnc_opts *o)
+static int do_connect(struct exnc_opts *o)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	const char *proto = o->udp ? "udp" : "tcp";
@@ -247,7 +248,7 @@ static int do_connect(const struct exnc_opts *o)
 		exos_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
 	if (exos_connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		exnc_err("connect to %s port %u (%s): %s", a, port, proto,
+		exnc_err("connect to %s port %u%s: %s", a, port, o->udp ? " (udp)" : "",
 			 errno == EINPROGRESS ? "Connection timed out" : strerror(errno));
 		exos_close(fd);
 		return -1;
@@ -257,11 +258,12 @@ static int do_connect(const struct exnc_opts *o)
 
 		exos_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
-	exnc_info(o, "connected to %s port %u (%s)", a, port, proto);
+	snprintf(o->peer, sizeof(o->peer), "%s port %u", a, port);
+	exnc_info(o, "connected to %s (%s)", o->peer, proto);
 	return fd;
 }
 
-static int do_listen(const struct exnc_opts *o)
+static int do_listen(struct exnc_opts *o)
 {
 	struct sockaddr_in peer;
 	socklen_t len = sizeof(peer);
@@ -283,7 +285,8 @@ static int do_listen(const struct exnc_opts *o)
 			return -1;
 		}
 		addr_str(peer.sin_addr.s_addr, a);
-		exnc_info(o, "connection from %s port %u (udp)", a, ntohs(peer.sin_port));
+		snprintf(o->peer, sizeof(o->peer), "%s port %u", a, ntohs(peer.sin_port));
+		exnc_info(o, "connection from %s (udp)", o->peer);
 		return lfd;
 	}
 	if (exos_listen(lfd, 1) < 0) {
@@ -299,9 +302,32 @@ static int do_listen(const struct exnc_opts *o)
 	exos_close(lfd);
 	if (fd >= 0) {
 		addr_str(peer.sin_addr.s_addr, a);
-		exnc_info(o, "connection from %s port %u (tcp)", a, ntohs(peer.sin_port));
+		snprintf(o->peer, sizeof(o->peer), "%s port %u", a, ntohs(peer.sin_port));
+		exnc_info(o, "connection from %s (tcp)", o->peer);
 	}
 	return fd;
+}
+
+static void print_stack_stats(void)
+{
+	struct exos_stack_stats st;
+	struct exos_stack *s;
+
+	if (exos_stack_default(&s) < 0)
+		return;
+	exos_stack_stats(s, &st);
+#define U(x) (unsigned long long)(x)
+	fprintf(stderr,
+		"exnc: stack: rx %llu frames %llu bytes, tx %llu frames %llu bytes; tcp in %llu "
+		"out %llu retransmits %llu (fast %llu, rto %llu) dupacks_in %llu ooo_in %llu "
+		"dup_in %llu paws_drop %llu bad_seq %llu; rx drops: csum %llu notours %llu "
+		"truncated %llu; tx: nobuf %llu again %llu errors %llu\n",
+		U(st.rx_frames), U(st.rx_bytes), U(st.tx_frames), U(st.tx_bytes), U(st.tcp_in),
+		U(st.tcp_out), U(st.tcp_retransmits), U(st.tcp_fast_retransmits),
+		U(st.tcp_rto_fired), U(st.tcp_dupacks_in), U(st.tcp_ooo_in), U(st.tcp_dup_in),
+		U(st.tcp_paws_drop), U(st.tcp_bad_seq), U(st.rx_drop_csum), U(st.rx_drop_notours),
+		U(st.rx_drop_truncated), U(st.tx_drop_nobuf), U(st.tx_again), U(st.tx_errors));
+#undef U
 }
 
 int main(int argc, char **argv)
@@ -324,5 +350,7 @@ int main(int argc, char **argv)
 		exos_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	}
 	exos_close(fd);
+	if (o.verbose > 1)
+		print_stack_stats();
 	return rc;
 }

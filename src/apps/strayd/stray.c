@@ -9,7 +9,8 @@
  *     own address);
  *  4. not a fragment: without reassembly there is no checksum to trust and, past the
  *     first fragment, no transport header (fragments of a claimed datagram land here too);
- *  5. then by protocol, after verifying the transport checksum: an ICMP echo request gets
+ *  5. then by protocol, after verifying the transport checksum (see l4_csum_ok about
+ *     Linux veth peers' partial checksums): an ICMP echo request gets
  *     an echo reply; other ICMP (errors especially) nothing; UDP a port unreachable; TCP a
  *     reset unless it is one; any other protocol a protocol unreachable.
  * Each reply spends a token of its class (errors, echo).
@@ -60,11 +61,20 @@ static bool good_source(const struct strayd *d, uint32_t addr)
 	       !is_ours(d, addr);
 }
 
-static bool l4_csum_ok(const struct ip_hdr *ip, const void *l4, size_t len)
+/*
+ * A transport checksum is good when it sums to zero -- or when it is a Linux veth peer's
+ * CHECKSUM_PARTIAL placeholder (the folded pseudo-header sum, payload not yet summed) left
+ * for a NIC that a frame redirected to AF_XDP never meets.  The libOS accepts those too
+ * (src/libos/cksum.c); no frame that crossed a real wire looks like that.
+ */
+static bool l4_csum_ok(const struct ip_hdr *ip, const void *l4, size_t len, uint16_t check)
 {
 	uint32_t sum = csum_pseudo(ip->saddr, ip->daddr, ip->proto, (uint16_t)len);
+	uint16_t partial = (uint16_t)~csum_fold(sum); /* the folded sum, network order */
 
-	return csum_fold(csum_add(sum, l4, len)) == 0;
+	if (csum_fold(csum_add(sum, l4, len)) == 0)
+		return true;
+	return check == partial;
 }
 
 static const char *addr_str(uint32_t a, char *buf)
@@ -143,7 +153,7 @@ static void stray_udp(struct strayd *d, const struct stray_iface *ifc, const str
 		d->st.bad++;
 		return;
 	}
-	if (uh->check && !l4_csum_ok(ip, uh, ntohs(uh->len))) {
+	if (uh->check && !l4_csum_ok(ip, uh, ntohs(uh->len), uh->check)) {
 		d->st.bad_csum++;
 		return;
 	}
@@ -168,7 +178,7 @@ static void stray_tcp(struct strayd *d, const struct stray_iface *ifc, const str
 		d->st.ign_rst++; /* a reset is never answered */
 		return;
 	}
-	if (!l4_csum_ok(ip, th, avail - ihl)) {
+	if (!l4_csum_ok(ip, th, avail - ihl, th->check)) {
 		d->st.bad_csum++;
 		return;
 	}

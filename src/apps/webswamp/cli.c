@@ -44,7 +44,9 @@ static const struct option long_opts[] = {
 
 static void usage(FILE *f, const struct swamp_transport_desc *desc)
 {
-	const char *libos = "needs the libOS low-level TCP API";
+	/* Options only the libOS's low-level TCP API can honour: say so where they are refused. */
+	const char *merge = desc->caps & SWAMP_CAP_MERGE ? "" : " (not here)";
+	const char *no_cksum = desc->caps & SWAMP_CAP_NO_CKSUM ? "" : " (not here)";
 
 	fprintf(
 	    f,
@@ -65,9 +67,10 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	    "      --keepalive      HTTP/1.1 persistent connections (default: HTTP/1.0, one\n"
 	    "                       connection per request)\n"
 	    "      --merge          knowledge-based packet merging: ACKs ride on the request and\n"
-	    "                       on our FIN; %s, so only webswamp%s\n"
-	    "      --no-cksum       skip checksum verification of received packets; %s\n"
-	    "                       (webswamp only)%s\n"
+	    "                       on our FIN.  It needs the libOS low-level TCP API, so only\n"
+	    "                       webswamp accepts it%s\n"
+	    "      --no-cksum       skip checksum verification of received packets (webswamp\n"
+	    "                       only, like --merge)%s\n"
 	    "      --think MS       think time in milliseconds (see --driver)\n"
 	    "      --seed N         seed of the driver's random streams (default 1)\n"
 	    "      --timeout MS     a request not complete after MS ms is an error (default %d)\n"
@@ -81,10 +84,7 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	    (desc->caps & SWAMP_CAP_RESOLVE) ? "an IPv4 address or a host name"
 					     : "a dotted IPv4 address",
 	    SWAMP_CONNS_DEFAULT, SWAMP_DURATION_S_DEFAULT, swamp_driver_names,
-	    SWAMP_SURGE_THINK_MS_DEFAULT, libos,
-	    (desc->caps & SWAMP_CAP_MERGE) ? "" : " accepts it", libos,
-	    (desc->caps & SWAMP_CAP_NO_CKSUM) ? "" : "; not accepted here",
-	    SWAMP_TIMEOUT_MS_DEFAULT);
+	    SWAMP_SURGE_THINK_MS_DEFAULT, merge, no_cksum, SWAMP_TIMEOUT_MS_DEFAULT);
 }
 
 __attribute__((format(printf, 2, 3))) static int bad(const struct swamp_transport_desc *desc,

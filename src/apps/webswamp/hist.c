@@ -56,16 +56,6 @@ void swamp_hist_free(struct swamp_hist *h)
 	h->counts = NULL;
 }
 
-void swamp_hist_reset(struct swamp_hist *h)
-{
-	uint64_t *counts = h->counts;
-
-	memset(counts, 0, NCOUNTS * sizeof(*counts));
-	memset(h, 0, sizeof(*h));
-	h->counts = counts;
-	h->min = UINT64_MAX;
-}
-
 void swamp_hist_record(struct swamp_hist *h, uint64_t v)
 {
 	if (v > VALUE_MAX)
@@ -78,19 +68,6 @@ void swamp_hist_record(struct swamp_hist *h, uint64_t v)
 		h->max = v;
 	h->sum += (double)v;
 	h->sumsq += (double)v * (double)v;
-}
-
-void swamp_hist_merge(struct swamp_hist *dst, const struct swamp_hist *src)
-{
-	for (unsigned i = 0; i < NCOUNTS; i++)
-		dst->counts[i] += src->counts[i];
-	dst->count += src->count;
-	if (src->min < dst->min)
-		dst->min = src->min;
-	if (src->max > dst->max)
-		dst->max = src->max;
-	dst->sum += src->sum;
-	dst->sumsq += src->sumsq;
 }
 
 uint64_t swamp_hist_percentile(const struct swamp_hist *h, double p)

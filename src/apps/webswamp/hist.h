@@ -19,10 +19,7 @@ struct swamp_hist {
 
 int swamp_hist_init(struct swamp_hist *h);
 void swamp_hist_free(struct swamp_hist *h);
-void swamp_hist_reset(struct swamp_hist *h);
 void swamp_hist_record(struct swamp_hist *h, uint64_t v);
-/* Adds every count of src into dst (per-thread histograms merged at the end). */
-void swamp_hist_merge(struct swamp_hist *dst, const struct swamp_hist *src);
 /* The smallest recorded value v such that at least p percent of values are <= v, reported as
  * the highest value of its bucket (never above max); 0 when empty. */
 uint64_t swamp_hist_percentile(const struct swamp_hist *h, double p);

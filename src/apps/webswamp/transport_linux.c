@@ -236,8 +236,8 @@ static int ltp_fd_limit(const char *prog, uint32_t conns)
 	return 0;
 }
 
-int swamp_linux_transport_create(const struct swamp_opts *o, const struct swamp_url *u,
-				 struct swamp_transport **out)
+static int ltp_create(const struct swamp_opts *o, const struct swamp_url *u,
+		      struct swamp_transport **out)
 {
 	struct linux_tp *lt;
 	int rc = ltp_fd_limit(swamp_linux_transport.prog, o->conns);
@@ -264,5 +264,5 @@ const struct swamp_transport_desc swamp_linux_transport = {
     .prog = "sockclient-linux",
     .what = "Linux kernel sockets (non-blocking, edge-triggered epoll)",
     .caps = SWAMP_CAP_RESOLVE,
-    .create = swamp_linux_transport_create,
+    .create = ltp_create,
 };

@@ -6,7 +6,4 @@
 
 extern const struct swamp_transport_desc swamp_linux_transport;
 
-int swamp_linux_transport_create(const struct swamp_opts *o, const struct swamp_url *u,
-				 struct swamp_transport **out);
-
 #endif /* SWAMP_TRANSPORT_LINUX_H */

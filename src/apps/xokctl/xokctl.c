@@ -13,19 +13,19 @@
 #include <xok/abi.h>
 
 static const char usage[] =
-	"usage: xokctl apps|filters|rings|stats [--json] [--socket PATH]\n"
-	"\n"
-	"  apps      connected applications: pid, uid, regions, rings, filters, transmit and\n"
-	"            control counters, wakeups\n"
-	"  filters   the filter tree (children indented under the filter they refine) with\n"
-	"            owners, delivery rings, references and hit counts; then copy filters\n"
-	"  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
-	"  stats     per-interface counters, then rings; with --json everything (interfaces,\n"
-	"            rings, filters, apps) as one JSON object\n"
-	"\n"
-	"  -j, --json         machine-readable output\n"
-	"  -s, --socket PATH  xokd's control socket (default $" XOK_SOCKET_ENV ", else "
-	XOK_SOCKET_DEFAULT ")\n";
+    "usage: xokctl apps|filters|rings|stats [--json] [--socket PATH]\n"
+    "\n"
+    "  apps      connected applications: pid, uid, regions, rings, filters, transmit and\n"
+    "            control counters, wakeups\n"
+    "  filters   the filter tree (children indented under the filter they refine) with\n"
+    "            owners, delivery rings, references and hit counts; then copy filters\n"
+    "  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
+    "  stats     per-interface counters, then rings; with --json everything (interfaces,\n"
+    "            rings, filters, apps) as one JSON object\n"
+    "\n"
+    "  -j, --json         machine-readable output\n"
+    "  -s, --socket PATH  xokd's control socket (default $" XOK_SOCKET_ENV
+    ", else " XOK_SOCKET_DEFAULT ")\n";
 
 struct recs {
 	struct xok_stat_rec *r;
@@ -111,24 +111,25 @@ static void name16(char out[17], const char in[16])
 	size_t i;
 
 	for (i = 0; i < 16 && in[i]; i++)
-		out[i] = (in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20) ? '?' : in[i];
+		out[i] =
+		    (in[i] == '"' || in[i] == '\\' || (unsigned char)in[i] < 0x20) ? '?' : in[i];
 	out[i] = 0;
 }
 
 /* ---- JSON ---- */
 
-static const char *const iface_keys[8] = {"rx", "tx", "drop_unmatched", "drop_ring_full",
-					 "drop_no_filter", "tx_errors", "rx_bytes", "tx_bytes"};
-static const char *const ring_keys[8] = {"delivered", "dropped_full", "truncated", "bytes",
-					"entry_size", NULL, NULL, NULL};
-static const char *const filter_keys[8] = {"hits", "bytes", "ring", "refs", "copy_slot1",
-					  NULL, NULL, NULL};
-static const char *const app_keys[8] = {"regions", "region_bytes", "rings", "filters",
-				       "tx_frames", "tx_rejected", "ctl_requests", "wakeups"};
+static const char *const iface_keys[8] = {
+    "rx",	 "tx",	     "drop_unmatched", "drop_ring_full", "drop_no_filter",
+    "tx_errors", "rx_bytes", "tx_bytes"};
+static const char *const ring_keys[8] = {"delivered",  "dropped_full", "truncated", "bytes",
+					 "entry_size", NULL,	       NULL,	    NULL};
+static const char *const filter_keys[8] = {"hits",	 "bytes", "ring", "refs",
+					   "copy_slot1", NULL,	  NULL,	  NULL};
+static const char *const app_keys[8] = {"regions",   "region_bytes", "rings",	     "filters",
+					"tx_frames", "tx_rejected",  "ctl_requests", "wakeups"};
 
 static void json_list(const char *key, const struct recs *rs, const char *id, const char *owner,
-		      const char *parent, const char *flags, const char *const keys[8],
-		      bool last)
+		      const char *parent, const char *flags, const char *const keys[8], bool last)
 {
 	size_t i;
 	int k;
@@ -157,8 +158,7 @@ static void print_apps(const struct recs *a)
 	size_t i;
 
 	printf("%-5s %-7s %-6s %-16s %4s %10s %5s %7s %9s %7s %8s %8s\n", "APP", "PID", "UID",
-	       "COMM", "REGS", "REG_BYTES", "RINGS", "FILTERS", "TX", "TX_REJ", "REQS",
-	       "WAKEUPS");
+	       "COMM", "REGS", "REG_BYTES", "RINGS", "FILTERS", "TX", "TX_REJ", "REQS", "WAKEUPS");
 	for (i = 0; i < a->n; i++) {
 		const struct xok_stat_rec *r = &a->r[i];
 		char nm[17];
@@ -196,7 +196,8 @@ static void print_filter(const struct xok_stat_rec *r, int depth)
 	snprintf(label, sizeof(label), "%*s%u", depth * 2, "", r->id);
 	printf("%-16s %-5u %-16s %6" PRIu64 " %4" PRIu64 " %10" PRIu64 " %12" PRIu64 "%s%s\n",
 	       label, r->owner, nm[0] ? nm : "(gone)", r->c[2], r->c[3], r->c[0], r->c[1],
-	       (r->flags & XOK_DPF_OPEN) ? "  open" : "", (r->flags & XOK_DPF_COPY) ? "  copy" : "");
+	       (r->flags & XOK_DPF_OPEN) ? "  open" : "",
+	       (r->flags & XOK_DPF_COPY) ? "  copy" : "");
 }
 
 static void print_tree(const struct recs *fs, uint32_t parent, int depth)
@@ -242,8 +243,8 @@ static void print_ifaces(const struct recs *is)
 		char nm[17];
 
 		name16(nm, r->name);
-		printf("%-16s %7u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %9" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
+		printf("%-16s %7u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+		       " %10" PRIu64 " %9" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
 		       nm, r->id, r->c[0], r->c[1], r->c[2], r->c[3], r->c[4], r->c[5], r->c[6],
 		       r->c[7]);
 	}
@@ -252,10 +253,10 @@ static void print_ifaces(const struct recs *is)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"socket", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *socket_path = NULL, *cmd = NULL;
 	struct recs ifs = {0}, rings = {0}, filters = {0}, apps = {0};
@@ -330,8 +331,8 @@ int main(int argc, char **argv)
 			err = fetch(XOK_STATS_APP, &apps);
 		if (!err && json) {
 			printf("{\n");
-			json_list("ifaces", &ifs, "ifindex", "owner", "parent", "queues", iface_keys,
-				  false);
+			json_list("ifaces", &ifs, "ifindex", "owner", "parent", "queues",
+				  iface_keys, false);
 			json_list("rings", &rings, "ring", "app", "parent", "nentries", ring_keys,
 				  false);
 			json_list("filters", &filters, "filter", "owner", "parent", "flags",

@@ -20,7 +20,7 @@ sc=$SOCKCLIENT_LINUX gen=$WEBSWAMP_GEN
 
 "$sc" --help >"$tmp/help"
 for w in --connections --duration --driver --docset --keepalive --merge --no-cksum --think \
-	--seed --timeout --trace --json 'only webswamp accepts it'; do
+	--seed --timeout --trace --json 'webswamp accepts it (not here)'; do
 	grep -qF -- "$w" "$tmp/help" || fail "sockclient-linux --help lacks '$w'"
 done
 "$gen" --help | grep -qF -- '--max-size' || fail "webswamp-gen --help lacks --max-size"

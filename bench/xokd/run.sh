@@ -15,6 +15,9 @@ SECS=${SECONDS_RUN:-5}
 RATE=${RATE_PPS:-1000}
 FRAME=${FRAME:-60}
 ROUNDS=${ROUNDS:-3}
+# How the busy-polling app is run; e.g. APP_PREFIX="chrt -i 0" (SCHED_IDLE: it only gets
+# the CPU nobody else wants, so it never delays xokd or the sender on a 2-CPU box).
+APP_PREFIX=${APP_PREFIX:-}
 P=xb$$
 NS_X=$P-x NS_C=$P-c IFA=${P}a IFB=${P}b
 NET=198.19.$(($$ % 256))
@@ -71,7 +74,7 @@ stop_xokd() {
 app_run() { # OUT [ringpoll args]: the app against the sender; its output in OUT
 	local out=$1 app blaster
 	shift
-	"$POLL" --socket "$SOCK" --port 9000 --seconds "$SECS" "$@" >"$out" 2>&1 &
+	$APP_PREFIX "$POLL" --socket "$SOCK" --port 9000 --seconds "$SECS" "$@" >"$out" 2>&1 &
 	app=$!
 	wait_for "$out" ready
 	blast $((SECS + 2)) >"$out.blast" &

@@ -38,7 +38,8 @@ struct exos_stack_opts {
 	const char *xokd_path;	   /* control socket; NULL: $XOK_SOCKET or the default */
 	struct exos_sys *sys;	   /* an already open sys to use (the stack does not close it) */
 	uint32_t ring_entries;	   /* receive ring entries (default 4096) */
-	uint32_t ring_entry_size;  /* bytes per entry, header included (default 2048) */
+	uint32_t ring_entry_size;  /* bytes per entry, header included (default 2048, or
+				    * whatever the largest interface MTU's frames need) */
 	size_t pool_max_bytes;	   /* cap on registered buffer memory (default 512 MiB) */
 	uint32_t flags;		   /* EXOS_STACK_* */
 };

@@ -28,11 +28,15 @@
  * exos_tcp_ack_hold() holds the ACK for received data until the application's next segment
  * or the given bound, whichever comes first ("don't ACK the request separately").
  *
- * Callbacks run inside exos_stack_poll/exos_stack_wait (and inside exos_tcp_* calls that
- * process timers).  They may call any exos_tcp_* function, including exos_tcp_close and
- * exos_tcp_abort on the connection itself.  A handle stays valid until its on_free
- * callback, which is the last one it gets; after exos_tcp_close/abort only on_sent (for
- * outstanding requests) and on_free are called.
+ * Loss recovery: SACK (RFC 2018) with RACK-TLP loss detection (RFC 8985), RFC 6675 recovery
+ * paced by PRR (RFC 6937), NewReno (RFC 6582) for peers without SACK; RFC 5681 windows.
+ *
+ * Callbacks run inside exos_stack_poll/exos_stack_wait; on_sent and on_free may also run
+ * at the end of an exos_tcp_* call made outside them (exos_tcp_abort's own on_free, for
+ * one).  Callbacks may call any exos_tcp_* function, including exos_tcp_close and
+ * exos_tcp_abort on the connection itself, but not exos_stack_poll/wait.  A handle stays
+ * valid until its on_free callback, which is the last one it gets; after
+ * exos_tcp_close/abort only on_sent (for outstanding requests) and on_free are called.
  */
 
 #include <stddef.h>
@@ -51,7 +55,8 @@ struct exos_tcp_ops {
 	/* In-order data, in place; returns the bytes consumed (0..len). */
 	size_t (*on_data)(struct exos_tcp *c, const void *data, size_t len, void *arg);
 	/* A send request's memory is free again: `acked` bytes of it were acknowledged (less
-	 * than its length only when the connection died first). */
+	 * than its length only when the connection died first).  Requests are reported in
+	 * order, once each; zero-length requests (a bare FIN) are not reported. */
 	void (*on_sent)(struct exos_tcp *c, void *cookie, size_t acked, void *arg);
 	/* The peer closed its direction (FIN after all its data): no more on_data. */
 	void (*on_close)(struct exos_tcp *c, void *arg);

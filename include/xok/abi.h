@@ -233,7 +233,13 @@ struct xok_tx_desc {
 };
 _Static_assert(sizeof(struct xok_tx_desc) == 32 + 16 * XOK_XMIT_PIECES, "ABI");
 
-/* NET_XMIT body: one struct xok_tx_desc. */
+/* NET_XMIT body: one struct xok_tx_desc (status 0).  Errors (also the TXQ `status`, as a
+ * positive errno): -EFAULT a piece or the notification word is not inside one of the
+ * caller's own regions (or the word is not 4-byte aligned), -ENODEV no such interface,
+ * -EINVAL flags/pad/npieces or a frame shorter than an Ethernet header, -EMSGSIZE longer
+ * than the interface's MTU + 14, -EAGAIN (NET_XMIT only) the caller has
+ * max_txq_frames frames in flight or the interface is out of transmit buffers: retry
+ * after a notification.  A TXQ descriptor that hits the last case simply waits. */
 
 /*
  * TXQ_SET: a single-producer single-consumer ring of xok_tx_desc in the caller's memory,

@@ -220,23 +220,6 @@ static void arp_pending_start(struct exos_stack *s, struct arp_pending *p,
 	arp_watch_update(s);
 }
 
-int arp_resolve(struct exos_stack *s, const struct route *rt)
-{
-	uint8_t mac[ETH_ADDR_LEN];
-	struct arp_pending *p;
-
-	if (arp_lookup(s, rt->ifc, rt->nexthop, mac) == 0)
-		return 0;
-	p = arp_pending_find(s, rt->nexthop, false);
-	if (p)
-		return -EAGAIN;
-	p = arp_pending_find(s, rt->nexthop, true);
-	if (!p)
-		return -ENOBUFS;
-	arp_pending_start(s, p, rt->ifc);
-	return -EAGAIN;
-}
-
 int arp_output(struct exos_stack *s, const struct route *rt, struct txb *t,
 	       const struct exos_iov *data, int ndata)
 {
@@ -305,11 +288,6 @@ void arp_poll(struct exos_stack *s)
 	}
 	arp_watch_update(s);
 	arp_timer_rearm(s);
-}
-
-bool arp_waiting(const struct exos_stack *s)
-{
-	return s->arp.npending != 0;
 }
 
 static void arp_timer_fn(struct exos_stack *s, struct exos_timer *t)

@@ -287,10 +287,7 @@ int arp_lookup(struct exos_stack *s, const struct exos_iface *ifc, uint32_t addr
  * Returns 0 (sent or queued), -EHOSTUNREACH, -ENOBUFS; on error t is released. */
 int arp_output(struct exos_stack *s, const struct route *rt, struct txb *t,
 	       const struct exos_iov *data, int ndata);
-/* Starts resolving addr (a request) without a frame; 0 if already resolved. */
-int arp_resolve(struct exos_stack *s, const struct route *rt);
 void arp_poll(struct exos_stack *s); /* table changed or timers: retry queued frames */
-bool arp_waiting(const struct exos_stack *s);
 
 /* ---- ip_in.c ---- */
 void ip_input(struct exos_stack *s, const struct exos_iface *ifc, uint8_t *pkt, size_t len);

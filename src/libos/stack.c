@@ -1,5 +1,6 @@
 /* stack.c - the stack: set-up from xokd's info, the poll loop, waiting, counters */
 #include <stdlib.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include "libos.h"
@@ -109,8 +110,6 @@ EXOS_API int exos_stack_open(const struct exos_stack_opts *opts, struct exos_sta
 	}
 	if (!o.ring_entries)
 		o.ring_entries = RING_ENTRIES_DEFAULT;
-	if (!o.ring_entry_size)
-		o.ring_entry_size = RING_ENTRY_SIZE_DEFAULT;
 	if (!o.pool_max_bytes)
 		o.pool_max_bytes = POOL_MAX_DEFAULT;
 
@@ -135,6 +134,15 @@ EXOS_API int exos_stack_open(const struct exos_stack_opts *opts, struct exos_sta
 	err = stack_ifaces(s);
 	if (err < 0)
 		goto fail_sys;
+	if (!o.ring_entry_size) {
+		/* Whole frames of the largest MTU (jumbo frames included). */
+		uint32_t mtu = 0;
+		for (unsigned i = 0; i < s->nifs; i++)
+			mtu = MAX(mtu, s->ifs[i].mtu);
+		o.ring_entry_size = MAX((uint32_t)RING_ENTRY_SIZE_DEFAULT,
+					(uint32_t)(sizeof(struct xok_ring_entry) + ETH_HDR_LEN +
+						   mtu + 7) & ~7u);
+	}
 	err = exos_ring_create(s->sys, o.ring_entry_size, o.ring_entries, &s->ring);
 	if (err < 0)
 		goto fail_sys;
@@ -192,7 +200,13 @@ EXOS_API void exos_stack_close(struct exos_stack *s)
 	exos_xmit_flush(s->sys);
 	arp_destroy(s);
 	ip_reasm_destroy(s);
-	/* Frames still in flight keep their regions pinned in xokd; we just forget them. */
+	/* Let the last frames (the resets above) leave before their memory goes: xokd
+	 * refuses to drop a region a pending transmission still uses.  Bounded: 100 ms. */
+	for (int i = 0; i < 100 && s->tx_head; i++) {
+		tx_reap(s);
+		if (s->tx_head)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
 	s->tx_head = s->tx_tail = NULL;
 	pool_destroy(s);
 	slab_destroy(&s->sreq_slab);

@@ -627,8 +627,6 @@ EXOS_API int exos_tcp_connect(struct exos_stack *s, const struct exos_tcp_opts *
 	if (err < 0)
 		goto fail;
 	tcp_template_init(c); /* again, now with the port */
-	if (icmp_error_filter(s, c->laddr, IP_PROTO_TCP, c->lport, c->rport, &c->icmp_filter) < 0)
-		c->icmp_filter = 0;
 	tcp_apply_opts(c, &o);
 	c->ops = ops;
 	c->arg = arg;
@@ -775,9 +773,8 @@ EXOS_API void exos_tcp_ack_hold(struct exos_tcp *c, uint32_t max_us)
 	c->flags |= TF_ACK_HELD;
 	c->ack_hold_until = c->s->now + (uint64_t)(max_us ? max_us : TCP_ACK_HOLD_DEFAULT_US) *
 						NSEC_PER_USEC;
-	/* An ACK already due (a second segment, a hole filled) still goes now. */
-	c->flags &= ~(uint32_t)TF_ACK_NOW;
-	c->unacked_segs = 0;
+	/* The hold overrides "every second segment" and the delayed-ACK timer; an ACK that
+	 * must go at once (out-of-order data, a filled hole, a FIN) still goes. */
 }
 
 EXOS_API void exos_tcp_ack_now(struct exos_tcp *c)
@@ -809,7 +806,7 @@ EXOS_API int exos_tcp_info(const struct exos_tcp *c, struct exos_tcp_info *out)
 	out->mss = tcp_eff_mss(c);
 	out->srtt_us = (uint32_t)(c->srtt / NSEC_PER_USEC);
 	out->rttvar_us = (uint32_t)(c->rttvar / NSEC_PER_USEC);
-	out->rto_us = (uint32_t)(c->rto / NSEC_PER_USEC);
+	out->rto_us = (uint32_t)(tcp_rto_cur(c) / NSEC_PER_USEC);
 	out->cwnd = c->cwnd;
 	out->ssthresh = c->ssthresh;
 	out->snd_wnd = c->snd_wnd;

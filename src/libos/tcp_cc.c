@@ -272,7 +272,7 @@ static void cc_enter_recovery(struct exos_tcp *c)
 	} else {
 		c->cwnd = c->ssthresh + TCP_DUPTHRESH * mss; /* RFC 6582 (3) */
 	}
-	c->t_rtx = c->s->now + c->rto;
+	c->t_rtx = c->s->now + tcp_rto_cur(c);
 	c->flags &= ~(uint32_t)TF_PTO;
 }
 
@@ -499,7 +499,7 @@ uint64_t tcp_cc_pto(const struct exos_tcp *c)
 	if (tcp_flight(c) <= tcp_eff_mss(c) + 1u)
 		pto += TCP_PTO_DELACK_NS; /* the receiver may delay a lone segment's ACK */
 	pto = MAX(pto, TCP_PTO_MIN_NS);
-	return MIN(pto, c->rto);
+	return MIN(pto, tcp_rto_cur(c));
 }
 
 /* RFC 8985 7.3: probe with new data if there is any the window allows, else with the

@@ -29,6 +29,7 @@
 #define SREQ_POOL   0x1 /* data is our pbuf */
 #define SREQ_REPORT 0x2 /* call on_sent when released */
 #define SREQ_ACKED  0x4 /* fully acknowledged (or the connection died) */
+#define SREQ_CSUM_BLOCK 64
 struct tcp_sreq {
 	struct tcp_sreq *next;
 	struct exos_tcp *pcb;
@@ -43,6 +44,9 @@ struct tcp_sreq {
 	uint32_t report_len; /* bytes on_sent reports (a split COPY request: the last piece) */
 	uint32_t req_seq;    /* where the reported request starts */
 	void *cookie;
+	/* SREQ_POOL: the sums of SREQ_CSUM_BLOCK-byte blocks, computed while copying (the
+	 * data is in cache then; at transmission time, with a large window, it is not). */
+	uint16_t blk[PBUF_SIZE / SREQ_CSUM_BLOCK];
 };
 
 /* Received data kept by the stack (not consumed, or out of order), in a packet buffer. */
@@ -140,6 +144,7 @@ struct exos_tcp {
 	uint8_t persist_shift, keep_probes;
 	struct tcp_sreq *sq_head, *sq_tail;
 	struct tcp_sreq *sq_hint; /* a request at or before snd_nxt's (search start) */
+	struct tcp_sreq *sq_unacked; /* the first request not yet acknowledged, or NULL */
 
 	/* receive side */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge of the advertised window */
@@ -253,11 +258,6 @@ struct tcp_state {
 	uint8_t isn_key[16];
 };
 
-static inline struct tcp_state *tcp_of(struct exos_stack *s)
-{
-	return s->tcp;
-}
-
 static inline bool tcp_synchronized(const struct exos_tcp *c)
 {
 	return c->state >= EXOS_TCP_ESTABLISHED;
@@ -267,6 +267,14 @@ static inline bool tcp_synchronized(const struct exos_tcp *c)
 static inline uint32_t tcp_flight(const struct exos_tcp *c)
 {
 	return c->snd_max - c->snd_una;
+}
+
+/* The retransmission timeout in force: the estimate, doubled for each consecutive timeout
+ * (RFC 6298 5.5); an ACK of new data ends the backoff (retries = 0), as in BSD. */
+static inline uint64_t tcp_rto_cur(const struct exos_tcp *c)
+{
+	uint64_t r = c->rto << MIN(c->retries, 16);
+	return MIN(r, TCP_RTO_MAX_NS);
 }
 
 /* ---- tcp.c ---- */

@@ -332,7 +332,7 @@ int tcp_send_syn(struct exos_tcp *c)
 	}
 	if (flags & TCP_ACK && SEQ_LT(c->rcv_adv, c->rcv_nxt + MIN(tcp_rcv_wnd(c), 0xffffu)))
 		c->rcv_adv = c->rcv_nxt + MIN(tcp_rcv_wnd(c), 0xffffu);
-	c->t_rtx = c->s->now + c->rto;
+	c->t_rtx = c->s->now + tcp_rto_cur(c);
 	tcp_timer_update(c);
 	return err < 0 ? err : 0;
 }
@@ -470,6 +470,20 @@ void tcp_queue_fin(struct exos_tcp *c)
 	c->fin_seq = c->snd_end;
 }
 
+/* Copies k bytes to the end of pool request r, updating its block sums. */
+static void sreq_append(struct tcp_sreq *r, const uint8_t *p, uint32_t k)
+{
+	uint8_t *buf = (uint8_t *)r->data;
+	uint32_t off = r->len, end = off + k;
+
+	memcpy(buf + off, p, k);
+	r->len = end;
+	for (uint32_t b = off / SREQ_CSUM_BLOCK; b * SREQ_CSUM_BLOCK < end; b++) {
+		uint32_t a = b * SREQ_CSUM_BLOCK, n = MIN(end - a, (uint32_t)SREQ_CSUM_BLOCK);
+		r->blk[b] = cksum_fold(cksum_partial(buf + a, n, 0));
+	}
+}
+
 /* Copies len bytes into packet buffers at the tail of the queue.  The last piece reports
  * report_len bytes with cookie when `report`.  Returns 0 or -ENOBUFS (nothing queued). */
 int tcp_queue_copy(struct exos_tcp *c, const void *data, size_t len, void *cookie,
@@ -480,18 +494,22 @@ int tcp_queue_copy(struct exos_tcp *c, const void *data, size_t len, void *cooki
 	struct tcp_sreq *t = c->sq_tail;
 	uint32_t req_seq = c->snd_end;
 	size_t need = len;
+	/* One segment's worth per buffer once the MSS is known: a full-sized segment is then
+	 * exactly one buffer, and its checksum exactly the sum of its block sums. */
+	uint32_t cap = tcp_synchronized(c) ? MIN((uint32_t)tcp_eff_mss(c), (uint32_t)PBUF_SIZE)
+					   : PBUF_SIZE;
 
 	/* Room in the tail buffer, then whole buffers: reserve first so we never half-fail. */
-	if (t && (t->flags & SREQ_POOL) && !(t->flags & (SREQ_REPORT | SREQ_ACKED)))
-		need -= MIN(need, (size_t)(PBUF_SIZE - t->len));
+	if (t && (t->flags & SREQ_POOL) && !(t->flags & (SREQ_REPORT | SREQ_ACKED)) &&
+	    t->len < cap)
+		need -= MIN(need, (size_t)(cap - t->len));
 	else
 		t = NULL;
-	if (pbuf_reserve(s, (uint32_t)((need + PBUF_SIZE - 1) / PBUF_SIZE)) < 0)
+	if (pbuf_reserve(s, (uint32_t)((need + cap - 1) / cap)) < 0)
 		return -ENOBUFS;
 	if (t && len) {
-		uint32_t k = (uint32_t)MIN(len, (size_t)(PBUF_SIZE - t->len));
-		memcpy((uint8_t *)t->data + t->len, p, k);
-		t->len += k;
+		uint32_t k = (uint32_t)MIN(len, (size_t)(cap - t->len));
+		sreq_append(t, p, k);
 		p += k;
 		len -= k;
 		c->snd_end += k;
@@ -501,14 +519,15 @@ int tcp_queue_copy(struct exos_tcp *c, const void *data, size_t len, void *cooki
 		struct tcp_sreq *r = slab_get(&s->sreq_slab);
 		if (!r)
 			return -ENOMEM;
-		uint32_t k = (uint32_t)MIN(len, (size_t)PBUF_SIZE);
-		uint8_t *buf = pbuf_get(s);
-		memcpy(buf, p, k);
+		uint32_t k = (uint32_t)MIN(len, (size_t)cap);
 		r->pcb = c;
-		r->data = buf;
+		r->data = pbuf_get(s);
 		r->seq = c->snd_end;
-		r->len = k;
+		r->len = 0;
 		r->flags = SREQ_POOL;
+		r->csums = r->blk;
+		r->csum_block = SREQ_CSUM_BLOCK;
+		sreq_append(r, p, k);
 		sq_link(c, r);
 		p += k;
 		len -= k;
@@ -619,9 +638,10 @@ EXOS_API int exos_tcp_flush(struct exos_tcp *c)
  * the batch (tcp_sendq_release, which calls on_sent). */
 void tcp_sendq_acked(struct exos_tcp *c)
 {
+	struct tcp_sreq *r = c->sq_unacked ? c->sq_unacked : c->sq_head;
 	bool rel = false;
 
-	for (struct tcp_sreq *r = c->sq_head; r; r = r->next) {
+	for (; r; r = r->next) {
 		if (r->flags & SREQ_ACKED)
 			continue;
 		if (SEQ_GT(r->seq + r->len, c->snd_una))
@@ -631,6 +651,7 @@ void tcp_sendq_acked(struct exos_tcp *c)
 		if (r->refs)
 			c->s->tx_waiters++;
 	}
+	c->sq_unacked = r; /* acknowledged requests are never unmarked */
 	if (rel || (c->sq_head && (c->sq_head->flags & SREQ_ACKED) && !c->sq_head->refs))
 		tcp_defer(c, TL_REL);
 }
@@ -664,6 +685,7 @@ void tcp_sendq_release(struct exos_tcp *c)
 
 void tcp_sendq_flush_all(struct exos_tcp *c)
 {
+	c->sq_unacked = NULL;
 	for (struct tcp_sreq *r = c->sq_head; r; r = r->next) {
 		if (!(r->flags & SREQ_ACKED) && r->refs)
 			c->s->tx_waiters++;

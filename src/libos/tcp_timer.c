@@ -51,7 +51,7 @@ void tcp_rtx_arm(struct exos_tcp *c)
 		c->t_rtx = c->s->now + pto;
 		c->flags |= TF_PTO;
 	} else {
-		c->t_rtx = c->s->now + c->rto;
+		c->t_rtx = c->s->now + tcp_rto_cur(c);
 		c->flags &= ~(uint32_t)TF_PTO;
 	}
 }
@@ -106,8 +106,14 @@ static void tcp_rto_fire(struct exos_tcp *c)
 			return;
 		}
 		s->st.tcp_rto_fired++;
-		c->rto = MIN(c->rto * 2, TCP_RTO_MAX_NS);
 		c->flags &= ~(uint32_t)TF_RTT_TIMING;
+		/* No answer to the first SYN: now it is worth a filter for ICMP errors about
+		 * this connection (a destination unreachable ends the connect at once).  Fast
+		 * connects never pay for one. */
+		if (c->state == EXOS_TCP_SYN_SENT && !c->icmp_filter &&
+		    icmp_error_filter(s, c->laddr, IP_PROTO_TCP, c->lport, c->rport,
+				      &c->icmp_filter) < 0)
+			c->icmp_filter = 0;
 		tcp_send_syn(c);
 		return;
 	}
@@ -116,7 +122,7 @@ static void tcp_rto_fire(struct exos_tcp *c)
 	if (c->flags & TF_PTO) {
 		c->flags &= ~(uint32_t)TF_PTO;
 		tcp_cc_tlp(c);
-		c->t_rtx = s->now + c->rto; /* the RTO proper, should the probe go unanswered */
+		c->t_rtx = s->now + tcp_rto_cur(c); /* the RTO proper, if the probe goes unanswered */
 		return;
 	}
 	if (++c->retries > TCP_RETRIES) {
@@ -124,12 +130,11 @@ static void tcp_rto_fire(struct exos_tcp *c)
 		return;
 	}
 	s->st.tcp_rto_fired++;
-	c->rto = MIN(c->rto * 2, TCP_RTO_MAX_NS); /* (5.5) */
 	c->flags &= ~(uint32_t)TF_RTT_TIMING;
 	tcp_cc_rto(c);
 	tcp_output(c); /* the first lost segment; re-arms t_rtx (5.6) */
 	if (!c->t_rtx)
-		c->t_rtx = s->now + c->rto;
+		c->t_rtx = s->now + tcp_rto_cur(c);
 }
 
 static void tcp_persist_fire(struct exos_tcp *c)

@@ -52,6 +52,14 @@ static void test_unreachable_refuses_connect(void **state)
 	(void)state;
 	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
 	h_next(&q);
+	/* The ICMP error filter comes with the first SYN retransmission. */
+	struct exos_stack_stats st;
+	h_stats(&st);
+	uint64_t filters = st.filters_inuse;
+	h_advance(1 * SEC);
+	h_next(&q);
+	h_stats(&st);
+	assert_int_equal(st.filters_inuse, filters + 1);
 	size_t n = q.iplen;
 	memcpy(syn, q.ip, n);
 	/* An error quoting a sequence number we never sent is ignored (RFC 5927). */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <exos/exos.h>
 #include <exos/sys.h>
@@ -31,6 +32,17 @@ struct cheetah_conf {
 	bool stats;
 	int verbose;
 };
+
+/* The callbacks' clock: CLOCK_MONOTONIC at tick resolution, several times cheaper than
+ * exos_now_ns() and never ahead of it, which is all timeouts of seconds need. The loop
+ * itself reads the precise clock, so a deadline it computes never wakes it too early. */
+static inline uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- cache.c: registered memory for the file cache ---- */
 
@@ -113,6 +125,10 @@ struct conn {
 	uint64_t req_ns;   /* first byte of the request being received, 0: none */
 	struct conn *prev, *next; /* srv->active, least recent progress first */
 	struct conn *run_next;	  /* srv->runq, or srv->graveyard */
+	struct conn *all_prev, *all_next; /* srv->all: every conn not yet freed */
+	/* A file a failed send may still gather from (part of its response got queued):
+	 * released at on_free, when no frame refers to anything of ours any more. */
+	struct http_file *orphan;
 	/* --no-cache: the rest of a response still to be copied into the stack. */
 	struct http_file *copy_file;
 	const char *copy_ptr[2];
@@ -152,6 +168,7 @@ struct server_stats {
 
 struct server {
 	const struct cheetah_conf *conf;
+	struct exos_sys *sys; /* ours: outlives the stack, so the cache can go last */
 	struct exos_stack *stack;
 	struct exos_tcp *listener;
 	struct regmem *mem;
@@ -163,6 +180,7 @@ struct server {
 	struct conn *runq;			/* deferred work for the loop */
 	struct conn *graveyard;			/* freed by on_free, released after the turn */
 	struct conn *spare;			/* released conns for reuse */
+	struct conn *all;			/* every conn on_free has not released */
 	uint64_t nconns;			/* conns not yet freed */
 	struct server_stats st;
 	uint64_t pinned;	/* responses in flight, all connections (files held) */

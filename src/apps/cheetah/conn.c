@@ -56,7 +56,7 @@ static void conn_answer(struct conn *cn, uint64_t now)
 	if (srv->conf->merge)
 		exos_tcp_ack_hold(cn->tcp, 0); /* the response carries it */
 	http_reply_build(srv->cache, &cn->req, now, &rep);
-	if (rep.status >= 500 && srv->conf->verbose)
+	if (rep.status == 500 && srv->conf->verbose)
 		fprintf(stderr, "cheetah: %d for %.80s\n", rep.status, cn->req.target);
 	last = !rep.keep_alive;
 	if (reply_send(cn, &rep, head, last) < 0) {
@@ -96,7 +96,7 @@ static size_t on_data(struct exos_tcp *c, const void *data, size_t len, void *ar
 {
 	struct conn *cn = arg;
 	struct server *srv = cn->srv;
-	uint64_t now = exos_now_ns();
+	uint64_t now = coarse_now();
 
 	(void)c;
 	if (cn->state != CONN_READ)
@@ -116,7 +116,7 @@ static void on_sent(struct exos_tcp *c, void *cookie, size_t acked, void *arg)
 
 	(void)c;
 	if (acked && cn->listed)
-		server_touch(srv, cn, exos_now_ns());
+		server_touch(srv, cn, coarse_now());
 	if (cn->copy_file)
 		conn_push(cn);
 	if (!cookie)

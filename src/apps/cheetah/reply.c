@@ -120,7 +120,7 @@ static bool attach_sums(struct conn *cn, struct http_file *f, struct exos_tcp_se
 
 	if (!srv->conf->precsum || !cn->mss)
 		return false;
-	data->csums = precsum_get(srv->sums, f, cn->mss, exos_now_ns());
+	data->csums = precsum_get(srv->sums, f, cn->mss, coarse_now());
 	if (!data->csums)
 		return false;
 	data->csum_block = cn->mss;
@@ -156,8 +156,16 @@ static int send_file(struct conn *cn, struct http_reply *rep, bool last)
 	} else {
 		err = queue(cn, q, n);
 	}
-	if (err)
-		return err; /* the request holding the file was not queued: caller releases */
+	if (err) {
+		/* The request holding the file was not queued, but the header may have been:
+		 * keep the file until the connection is gone. One per connection suffices, as
+		 * the caller aborts it. */
+		if (!cn->orphan) {
+			cn->orphan = f;
+			rep->file = NULL;
+		}
+		return err;
+	}
 	rep->file = NULL; /* the hold now belongs to the send, released in on_sent */
 	finish(cn, last);
 	return 0;

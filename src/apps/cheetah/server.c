@@ -38,10 +38,14 @@ struct conn *server_conn_new(struct server *srv, struct exos_tcp *c)
 	cn->tcp = c;
 	cn->state = CONN_READ;
 	cn->listed = true;
-	cn->last_ns = exos_now_ns();
+	cn->last_ns = coarse_now();
 	cn->prev = srv->active_tail;
 	*(srv->active_tail ? &srv->active_tail->next : &srv->active_head) = cn;
 	srv->active_tail = cn;
+	cn->all_next = srv->all;
+	if (srv->all)
+		srv->all->all_prev = cn;
+	srv->all = cn;
 	srv->nconns++;
 	srv->st.conns++;
 	return cn;
@@ -82,6 +86,9 @@ void server_defer(struct server *srv, struct conn *cn)
 void server_conn_free(struct server *srv, struct conn *cn)
 {
 	server_unlist(srv, cn);
+	*(cn->all_prev ? &cn->all_prev->all_next : &srv->all) = cn->all_next;
+	if (cn->all_next)
+		cn->all_next->all_prev = cn->all_prev;
 	if (cn->queued) {
 		struct conn **pp = &srv->runq;
 
@@ -92,7 +99,9 @@ void server_conn_free(struct server *srv, struct conn *cn)
 	}
 	if (cn->copy_file)
 		http_cache_put(srv->cache, cn->copy_file);
-	cn->copy_file = NULL;
+	if (cn->orphan)
+		http_cache_put(srv->cache, cn->orphan);
+	cn->copy_file = cn->orphan = NULL;
 	cn->state = CONN_CLOSED;
 	cn->freed = true;
 	cn->run_next = srv->graveyard;
@@ -176,7 +185,7 @@ static int server_listen(struct server *srv)
 static int server_open_cache(struct server *srv)
 {
 	const struct cheetah_conf *conf = srv->conf;
-	struct regmem_backing b = regmem_exos_backing(exos_stack_sys(srv->stack));
+	struct regmem_backing b = regmem_exos_backing(srv->sys);
 	struct http_cache_conf cc = {
 	    .capacity = conf->cache_bytes,
 	    .revalidate_ns = HTTP_CACHE_REVALIDATE_NS_DEFAULT,
@@ -214,7 +223,6 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 {
 	struct exos_stack_opts so = {
 	    .sz = sizeof(so),
-	    .xokd_path = conf->socket,
 	    .pool_max_bytes = CHEETAH_POOL_MAX,
 	};
 	int err;
@@ -222,9 +230,16 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 	memset(srv, 0, sizeof(*srv));
 	srv->conf = conf;
 	srv->timeout_ns = conf->timeout_ms * MS;
-	err = exos_stack_open(&so, &srv->stack);
+	err = exos_sys_open(conf->socket, &srv->sys);
 	if (err < 0) {
 		fprintf(stderr, "cheetah: cannot reach xokd: %s\n", strerror(-err));
+		return err;
+	}
+	so.sys = srv->sys;
+	err = exos_stack_open(&so, &srv->stack);
+	if (err < 0) {
+		fprintf(stderr, "cheetah: libOS stack: %s\n", strerror(-err));
+		exos_sys_close(srv->sys);
 		return err;
 	}
 	err = server_open_cache(srv);
@@ -239,14 +254,15 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 	}
 	return 0;
 fail:
-	server_close_cache(srv);
 	exos_stack_close(srv->stack);
+	server_close_cache(srv);
+	exos_sys_close(srv->sys);
 	return err;
 }
 
-/* Reset every connection still sending and wait (bounded) for the stack to release their
- * requests, so that no frame refers to the cache when its memory goes. */
-static bool server_drain(struct server *srv)
+/* Reset every connection and give the stack a moment (bounded) to send the resets and
+ * report their requests released. */
+static void server_drain(struct server *srv)
 {
 	uint64_t end = exos_now_ns() + CHEETAH_DRAIN_MS * MS;
 
@@ -261,28 +277,32 @@ static bool server_drain(struct server *srv)
 		run_deferred(srv);
 		reap(srv);
 	}
-	return srv->pinned == 0;
 }
 
+/* The stack goes first (no callback and no frame of ours after it; frames xokd still holds
+ * keep their regions pinned there), then the connections it never freed and the holds they
+ * had, then the cache and its registered memory, and the connection to xokd last. */
 static void server_teardown(struct server *srv)
 {
 	struct conn *cn;
 
-	if (server_drain(srv)) {
-		server_close_cache(srv);
-	} else {
-		/* Frames may still gather from the cache: leave it to xokd's reclaim at exit. */
-		fprintf(stderr, "cheetah: %llu responses still in flight at exit\n",
-			(unsigned long long)srv->pinned);
-		if (srv->sums)
-			precsum_destroy(srv->sums);
-	}
+	server_drain(srv);
 	exos_stack_close(srv->stack);
+	while ((cn = srv->all)) {
+		srv->runq = NULL; /* nothing runs any more */
+		cn->queued = false;
+		server_conn_free(srv, cn);
+	}
+	if (srv->pinned)
+		fprintf(stderr, "cheetah: %llu responses were still in flight at exit\n",
+			(unsigned long long)srv->pinned);
 	reap(srv);
 	while ((cn = srv->spare)) {
 		srv->spare = cn->run_next;
 		free(cn);
 	}
+	server_close_cache(srv);
+	exos_sys_close(srv->sys);
 }
 
 /* ---- statistics (--stats) ---- */
@@ -305,7 +325,10 @@ static void server_report(const struct server *srv)
 		"cheetah: stats: %llu connections, %llu requests (2xx %llu, 4xx %llu, 5xx %llu)\n"
 		"cheetah: stats: packets per request: %.2f received, %.2f sent, %.2f total "
 		"(%llu rx, %llu tx frames)\n"
-		"cheetah: stats: tcp: %llu segments in, %llu out, %llu retransmits, %llu resets out\n"
+		"cheetah: stats: tcp: %llu segments in, %llu out, %llu retransmits (%llu fast, %llu "
+		"timeouts), %llu resets out, %llu duplicates in, %llu out of order in\n"
+		"cheetah: stats: drops: %llu rx (csum %llu, not ours %llu), %llu tx (no buffer), "
+		"%llu tx retried, %llu tx errors\n"
 		"cheetah: stats: timeouts %llu, slow requests %llu, peer resets %llu, send errors "
 		"%llu\n"
 		"cheetah: stats: precsum: %llu replies with sums (%llu aligned), sums %llu from "
@@ -319,7 +342,14 @@ static void server_report(const struct server *srv)
 		per(xs.tx_frames, st->requests), per(xs.rx_frames + xs.tx_frames, st->requests),
 		(unsigned long long)xs.rx_frames, (unsigned long long)xs.tx_frames,
 		(unsigned long long)xs.tcp_in, (unsigned long long)xs.tcp_out,
-		(unsigned long long)xs.tcp_retransmits, (unsigned long long)xs.tcp_rst_out,
+		(unsigned long long)xs.tcp_retransmits, (unsigned long long)xs.tcp_fast_retransmits,
+		(unsigned long long)xs.tcp_rto_fired, (unsigned long long)xs.tcp_rst_out,
+		(unsigned long long)xs.tcp_dup_in, (unsigned long long)xs.tcp_ooo_in,
+		(unsigned long long)(xs.rx_drop_truncated + xs.rx_drop_badeth + xs.rx_drop_badip +
+				     xs.rx_drop_notours + xs.rx_drop_csum + xs.rx_drop_noproto),
+		(unsigned long long)xs.rx_drop_csum, (unsigned long long)xs.rx_drop_notours,
+		(unsigned long long)xs.tx_drop_nobuf, (unsigned long long)xs.tx_again,
+		(unsigned long long)xs.tx_errors,
 		(unsigned long long)st->timeouts, (unsigned long long)st->slow_requests,
 		(unsigned long long)st->resets, (unsigned long long)st->send_errors,
 		(unsigned long long)st->precsum_replies, (unsigned long long)st->aligned_replies,

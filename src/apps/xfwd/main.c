@@ -1,0 +1,269 @@
+/* main.c - xfwd: command line, signals, the ready line */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xfwd.h"
+
+static const char usage[] =
+	"usage: xfwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...] [--policy rr|hash]\n"
+	"            [--socket PATH] [--idle S] [--linger S] [--ports LO-HI]\n"
+	"            [--return-filter range|conn] [--max-conns N] [--stats] [-v]... [--help]\n"
+	"\n"
+	"xfwd forwards TCP connections to backends by rewriting packets (Ganger et al.,\n"
+	"TOCS 2002, §7 \"direct forwarding\"): a client's SYN picks a backend; every frame\n"
+	"of the connection then has its Ethernet and IP addresses and TCP ports rewritten,\n"
+	"its checksums patched incrementally (RFC 1624), and leaves on the backend's interface\n"
+	"straight from the receive ring; the backend's frames come back the same way.  xfwd\n"
+	"never acknowledges anything itself: the client is acknowledged by the backend.\n"
+	"\n"
+	"  -l, --listen ADDR:PORT  where clients connect (ADDR: one of xokd's addresses, or\n"
+	"                          0.0.0.0 for all)\n"
+	"  -b, --backend LIST      comma-separated ADDR:PORT backends (repeatable); the\n"
+	"                          backend sees xfwd's address on its interface as the source\n"
+	"  -p, --policy P          rr (round robin, the default) or hash (of the client's\n"
+	"                          4-tuple)\n"
+	"  -s, --socket PATH       xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
+	"                          " XOK_SOCKET_DEFAULT ")\n"
+	"  -i, --idle S            forget an established connection after S seconds without\n"
+	"                          packets (default 600)\n"
+	"  -L, --linger S          keep a finished connection (both FINs acknowledged, or a\n"
+	"                          RST) S seconds for late retransmissions (default 2)\n"
+	"  -P, --ports LO-HI       xfwd's ports toward the backends: an aligned power-of-two\n"
+	"                          block of at least 64 ports (default 61440-65535)\n"
+	"  -r, --return-filter M   range (default): one filter claims the port block;\n"
+	"                          conn: one 4-tuple filter per connection\n"
+	"  -m, --max-conns N       connection table size (default 65536)\n"
+	"      --stats             print the counters on exit\n"
+	"  -v, --verbose           more logging (-vv setup, -vvv every connection)\n"
+	"  -h, --help              this text\n"
+	"\n"
+	"SIGUSR1 prints the counters to stderr; SIGINT and SIGTERM stop it.  Needs xokd with\n"
+	"an interface toward the clients and one toward the backends (they may be the same),\n"
+	"and arpd for the next hops' MAC addresses.\n";
+
+static volatile sig_atomic_t stop_flag, dump_flag;
+static int log_level;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		dump_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+void xfwd_log(const struct xfwd *x, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)x;
+	if (level > log_level)
+		return;
+	fputs("xfwd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int parse_seconds(const char *opt, const char *s, uint64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0.001 || v > 86400.0 * 365) {
+		fprintf(stderr, "xfwd: %s wants seconds (0.001 to a year): %s\n", opt, s);
+		return -EINVAL;
+	}
+	*ns = (uint64_t)(v * 1e9);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backends)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"backend", required_argument, NULL, 'b'},
+		{"policy", required_argument, NULL, 'p'},
+		{"socket", required_argument, NULL, 's'},
+		{"idle", required_argument, NULL, 'i'},
+		{"linger", required_argument, NULL, 'L'},
+		{"ports", required_argument, NULL, 'P'},
+		{"return-filter", required_argument, NULL, 'r'},
+		{"max-conns", required_argument, NULL, 'm'},
+		{"stats", no_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool have_listen = false;
+	size_t blen = 0;
+	char *end;
+	int c;
+
+	cfg->policy = XFWD_POLICY_RR;
+	cfg->retfilter = XFWD_RET_RANGE;
+	cfg->port_lo = XFWD_PORTS_DEFAULT_LO;
+	cfg->port_n = XFWD_PORTS_DEFAULT_HI - XFWD_PORTS_DEFAULT_LO + 1;
+	cfg->max_conns = XFWD_CONNS_DEFAULT;
+	cfg->idle_ns = XFWD_IDLE_S_DEFAULT * 1000000000ull;
+	cfg->linger_ns = XFWD_LINGER_MS_DEFAULT * 1000000ull;
+	while ((c = getopt_long(argc, argv, "l:b:p:s:i:L:P:r:m:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (backend_parse_addr(optarg, &cfg->laddr, &cfg->lport)) {
+				fprintf(stderr, "xfwd: --listen wants ADDR:PORT: %s\n", optarg);
+				return -EINVAL;
+			}
+			have_listen = true;
+			break;
+		case 'b': {
+			size_t n = strlen(optarg);
+			char *nb = realloc(*backends, blen + n + 2);
+
+			if (!nb)
+				return -ENOMEM;
+			if (blen)
+				nb[blen++] = ',';
+			memcpy(nb + blen, optarg, n + 1);
+			blen += n;
+			*backends = nb;
+			break;
+		}
+		case 'p':
+			if (!strcmp(optarg, "rr")) {
+				cfg->policy = XFWD_POLICY_RR;
+			} else if (!strcmp(optarg, "hash")) {
+				cfg->policy = XFWD_POLICY_HASH;
+			} else {
+				fprintf(stderr, "xfwd: --policy is rr or hash: %s\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 's':
+			cfg->socket = optarg;
+			break;
+		case 'i':
+			if (parse_seconds("--idle", optarg, &cfg->idle_ns))
+				return -EINVAL;
+			break;
+		case 'L':
+			if (parse_seconds("--linger", optarg, &cfg->linger_ns))
+				return -EINVAL;
+			break;
+		case 'P':
+			if (ports_parse(optarg, &cfg->port_lo, &cfg->port_n)) {
+				fprintf(stderr, "xfwd: --ports wants LO-HI, an aligned power-of-two "
+						"block of at least 64 ports (e.g. 61440-65535): %s\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'r':
+			if (!strcmp(optarg, "range")) {
+				cfg->retfilter = XFWD_RET_RANGE;
+			} else if (!strcmp(optarg, "conn")) {
+				cfg->retfilter = XFWD_RET_CONN;
+			} else {
+				fprintf(stderr, "xfwd: --return-filter is range or conn: %s\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'm': {
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-' || v < 1 ||
+			    v > (1ul << 24)) {
+				fprintf(stderr, "xfwd: --max-conns wants 1..16777216: %s\n", optarg);
+				return -EINVAL;
+			}
+			cfg->max_conns = (uint32_t)v;
+			break;
+		}
+		case 'S':
+			cfg->stats = true;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "xfwd: unexpected argument: %s\n%s", argv[optind], usage);
+		return -EINVAL;
+	}
+	if (!have_listen || !*backends) {
+		fprintf(stderr, "xfwd: --listen and --backend are required\n%s", usage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct xfwd x;
+	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
+	char *backends = NULL, lip[INET_ADDRSTRLEN];
+	int err;
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (parse_args(argc, argv, &x.cfg, &backends)) {
+		free(backends);
+		return 2;
+	}
+	log_level = x.cfg.verbose;
+	err = backend_parse_list(backends, &x.be);
+	if (err) {
+		fprintf(stderr, "xfwd: --backend wants ADDR:PORT[,ADDR:PORT...] (at most %d, no "
+				"duplicates): %s\n", XFWD_BACKENDS_MAX, backends);
+		free(backends);
+		return 2;
+	}
+	free(backends);
+	err = backends_init(&x.be, x.cfg.policy, x.cfg.port_lo, x.cfg.port_n);
+	if (err) {
+		fprintf(stderr, "xfwd: %s\n", strerror(-err));
+		backends_free(&x.be);
+		return 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = fwd_setup(&x);
+	if (!err) {
+		inet_ntop(AF_INET, &x.cfg.laddr, lip, sizeof(lip));
+		fprintf(stderr, "xfwd: ready: listening on %s:%u (filter %u), %u backend%s, "
+			"policy %s, return filter %s, ports %u-%u\n", lip, ntohs(x.cfg.lport),
+			x.listen.id, x.be.n, x.be.n == 1 ? "" : "s",
+			x.cfg.policy == XFWD_POLICY_RR ? "rr" : "hash",
+			x.cfg.retfilter == XFWD_RET_RANGE ? "range" : "per connection",
+			x.cfg.port_lo, x.cfg.port_lo + x.cfg.port_n - 1);
+		err = fwd_run(&x, &stop_flag, &dump_flag);
+	}
+	if (x.cfg.stats)
+		stats_print(&x, stderr);
+	fwd_close(&x);
+	backends_free(&x.be);
+	return err ? 1 : 0;
+}

@@ -206,6 +206,8 @@ const struct exos_iface *stack_iface_by_addr(const struct exos_stack *s, uint32_
 const struct exos_iface *stack_iface_by_index(const struct exos_stack *s, uint32_t ifindex);
 bool stack_is_local(const struct exos_stack *s, uint32_t addr);
 int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id);
+/* The same for a filter claiming a port: -EADDRINUSE when somebody has it. */
+int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id);
 void stack_filter_delete(struct exos_stack *s, uint32_t id);
 void stack_end_batch(struct exos_stack *s);
 /* After an API call: send what it produced, unless we are inside the poll loop (a

@@ -66,6 +66,16 @@ int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32
 	return 0;
 }
 
+int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id)
+{
+	int err = stack_filter_insert(s, f, id);
+
+	/* Equal to, overlapping or refining somebody else's filter: the port is taken. */
+	if (err == -EEXIST || err == -EBUSY || err == -EACCES || err == -EPERM)
+		return -EADDRINUSE;
+	return err;
+}
+
 void stack_filter_delete(struct exos_stack *s, uint32_t id)
 {
 	if (!id)

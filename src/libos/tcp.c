@@ -538,9 +538,7 @@ EXOS_API int exos_tcp_listen(struct exos_stack *s, const struct exos_tcp_opts *o
 		err = -EINVAL;
 		goto fail;
 	}
-	err = stack_filter_insert(s, &f, &l->filter_id);
-	if (err == -EEXIST || err == -EBUSY || err == -EACCES || err == -EPERM)
-		err = -EADDRINUSE;
+	err = stack_filter_claim(s, &f, &l->filter_id);
 	if (err < 0)
 		goto fail;
 	l->laddr = o.local_addr;
@@ -579,9 +577,7 @@ static int tcp_claim_port(struct exos_tcp *c, uint16_t lport)
 	if (dpf_filter_tcp_4tuple(&f, ntohl(c->laddr), lport, ntohl(c->raddr), ntohs(c->rport)) <
 	    0)
 		return -EINVAL;
-	err = stack_filter_insert(s, &f, &c->filter_id);
-	if (err == -EEXIST || err == -EBUSY || err == -EACCES || err == -EPERM)
-		return -EADDRINUSE;
+	err = stack_filter_claim(s, &f, &c->filter_id);
 	if (err < 0)
 		return err;
 	c->lport = htons(lport);

@@ -263,6 +263,21 @@ static inline bool tcp_synchronized(const struct exos_tcp *c)
 	return c->state >= EXOS_TCP_ESTABLISHED;
 }
 
+void tcp_defer(struct exos_tcp *c, uint8_t list);
+
+/* An ACK must go at the end of this batch. */
+static inline void tcp_ack_now(struct exos_tcp *c)
+{
+	c->flags |= TF_ACK_NOW;
+	tcp_defer(c, TL_ACK);
+}
+
+/* The window a segment must fall in: what we advertised. */
+static inline uint32_t tcp_rwnd(const struct exos_tcp *c)
+{
+	return SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+}
+
 /* Bytes in flight by sequence space. */
 static inline uint32_t tcp_flight(const struct exos_tcp *c)
 {
@@ -305,8 +320,19 @@ void tcp_arp_failed(struct exos_stack *s, uint32_t addr); /* nexthop unresolvabl
 void tcp_input(struct exos_stack *s, const struct exos_iface *ifc, const struct ip_hdr *ip,
 	       const uint8_t *p, size_t len);
 int tcp_parse_opts(const struct tcp_hdr *th, struct tcp_opts *o);
+void tcp_fin_in(struct exos_tcp *c); /* the peer's FIN is next in sequence */
+
+/* ---- tcp_rxq.c ---- */
 uint32_t tcp_rcv_wnd(const struct exos_tcp *c); /* bytes we can take beyond rcv_nxt */
 void tcp_rx_free(struct exos_tcp *c);		 /* drops kept data (close, abort) */
+/* In-order payload at rcv_nxt: in place to on_data, the rest kept.  False: no buffers to
+ * keep it; the segment is dropped (nothing advanced). */
+bool tcp_rx_inorder(struct exos_tcp *c, const uint8_t *data, uint32_t len);
+int tcp_ooq_insert(struct exos_tcp *c, uint32_t seq, const uint8_t *data, uint32_t len,
+		   bool fin);
+void tcp_ooq_drain(struct exos_tcp *c); /* rcv_nxt reached queued data: deliver it */
+void tcp_ooq_purge(struct exos_tcp *c);
+void tcp_rsack_note(struct exos_tcp *c, uint32_t seq); /* an out-of-order arrival */
 /* Socket layer: copies up to len kept in-order bytes out (and reopens the window). */
 size_t tcp_rxq_read(struct exos_tcp *c, void *buf, size_t len, bool peek);
 void tcp_deliver(struct exos_tcp *c);

@@ -74,10 +74,13 @@ fw_docroot() {
 	chmod -R a+rX "$root"
 }
 
-# fw_nginx NAME ADDR DOCROOT [CPU]: nginx on ADDR:80 in $NS_S with its access log in
-# $XT_TMP/NAME/access.log; PID in NGINX_PID.  CPU pins its one worker.
+# fw_nginx NAME ADDR[,ADDR...] DOCROOT [CPU]: nginx on port 80 of each ADDR in $NS_S with
+# its access log in $XT_TMP/NAME/access.log; PID in NGINX_PID.  CPU pins its one worker.
 fw_nginx() {
-	local name=$1 addr=$2 root=$3 cpu=${4:-} run="$XT_TMP/$1" affinity=""
+	local name=$1 addrs=$2 root=$3 cpu=${4:-} run="$XT_TMP/$1" affinity="" listen="" a
+	for a in ${addrs//,/ }; do
+		listen+="        listen $a:80 backlog=4096;"$'\n'
+	done
 	mkdir -p "$run/tmp"
 	chmod 755 "$run"
 	[ -n "$cpu" ] && affinity="worker_cpu_affinity $(printf '1%0*d' "$cpu" 0);"
@@ -104,8 +107,7 @@ http {
     uwsgi_temp_path $run/tmp;
     scgi_temp_path $run/tmp;
     server {
-        listen $addr:80 backlog=4096 default_server;
-        root $root;
+$listen        root $root;
         location / { }
     }
 }
@@ -113,7 +115,7 @@ EOF
 	xt_spawn "$NS_S" nginx -c "$run/nginx.conf" -p "$run" -g 'daemon off;' \
 		>"$run/stdout.log" 2>&1
 	NGINX_PID=$XT_PID
-	xt_wait_port "$NS_S" "$addr" 80 10 || { cat "$run/error.log" >&2; return 1; }
+	xt_wait_port "$NS_S" "${addrs%%,*}" 80 10 || { cat "$run/error.log" >&2; return 1; }
 }
 
 # fw_access_count NAME: requests in nginx NAME's access log so far.

@@ -14,15 +14,18 @@
 # the backends' traffic held back, xfwd's client never gets an ACK for its request bytes,
 # while splicefwd's does (both read from client-side captures).
 #
-# Environment: XOKD, ARPD, STRAYD, XFWD, SPLICEFWD, XOKCTL.
+# Environment: XOKD, ARPD, STRAYD, XFWD, SPLICEFWD, XOKCTL, IMPAIR_ATTACH (tests/impair's
+# eBPF loader: it drops the backends' incoming frames for the end-to-end check).
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/fwd_common.sh"
 : "${XFWD:?path to xfwd}" "${SPLICEFWD:?path to splicefwd}" "${XOKCTL:?path to xokctl}"
+: "${IMPAIR_ATTACH:?path to tests/impair/impair-attach}"
 TOOLS="$(dirname "${BASH_SOURCE[0]}")/fwd_tools.py"
 
 xt_require_root
-xt_require_cmds curl nginx wrk tcpdump python3 tc ethtool xargs sha256sum
+xt_require_cmds curl nginx wrk tcpdump python3 ethtool xargs sha256sum
+[ -x "$IMPAIR_ATTACH" ] || { echo "SKIP: $IMPAIR_ATTACH is not built"; exit 77; }
 xt_init
 
 fw_topology
@@ -131,11 +134,14 @@ e2e() {
 	fw_wait_for "$XT_TMP/$name.hold" "connected" 5 "$hold"
 	lport=$(awk '/connected/ {print $2}' "$XT_TMP/$name.hold")
 	sleep 0.3 # the handshake's last ACK has reached the backend
-	ip netns exec "$NS_S" tc qdisc add dev "$FW_IF_S" clsact &&
-		ip netns exec "$NS_S" tc filter add dev "$FW_IF_S" ingress matchall action drop
+	ip netns exec "$NS_S" "$IMPAIR_ATTACH" --dev "$FW_IF_S" --ingress --drop 100 --dup 0 \
+		--reorder 0 >"$XT_TMP/$name.impair" 2>&1 || cat "$XT_TMP/$name.impair" >&2
 	touch "$gate"
-	xt_stop "$hold" TERM 10 >/dev/null
-	ip netns exec "$NS_S" tc qdisc del dev "$FW_IF_S" clsact
+	fw_wait_for "$XT_TMP/$name.hold" "sent" 10 "$hold"
+	xt_stop "$hold" TERM 5 >/dev/null
+	ip netns exec "$NS_S" "$IMPAIR_ATTACH" --dev "$FW_IF_S" --ingress --stats |
+		sed 's/^/  impair: /' >&2
+	ip netns exec "$NS_S" "$IMPAIR_ATTACH" --dev "$FW_IF_S" --ingress --detach
 	sleep 0.2
 	xt_stop "$cap" INT 5 >/dev/null
 	python3 "$TOOLS" acks "$pcap" "$lport" 300

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xok/abi.h>
+
 #include "cli.h"
 #include "param.h"
 #include "report.h"
@@ -23,6 +25,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_JSON,
 	OPT_TRACE,
+	OPT_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +41,7 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
     {"trace", required_argument, NULL, OPT_TRACE},
+    {"socket", required_argument, NULL, OPT_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -47,6 +51,7 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	/* Options only the libOS's low-level TCP API can honour: say so where they are refused. */
 	const char *merge = desc->caps & SWAMP_CAP_MERGE ? "" : " (not here)";
 	const char *no_cksum = desc->caps & SWAMP_CAP_NO_CKSUM ? "" : " (not here)";
+	const char *xok = desc->caps & SWAMP_CAP_XOK ? "" : " (not here)";
 
 	fprintf(
 	    f,
@@ -75,6 +80,8 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	    "      --seed N         seed of the driver's random streams (default 1)\n"
 	    "      --timeout MS     a request not complete after MS ms is an error (default %d)\n"
 	    "      --trace FILE     log every request handed out: CLIENT SEQ THINK_NS PATH\n"
+	    "      --socket PATH    xokd's control socket (libOS clients; default $%s or\n"
+	    "                       %s)%s\n"
 	    "      --json           print the results as JSON instead of wrk's text\n"
 	    "  -h, --help           this text\n\n"
 	    "Latency runs from the start of a request (its connect, for HTTP/1.0) to the last\n"
@@ -84,7 +91,8 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	    (desc->caps & SWAMP_CAP_RESOLVE) ? "an IPv4 address or a host name"
 					     : "a dotted IPv4 address",
 	    SWAMP_CONNS_DEFAULT, SWAMP_DURATION_S_DEFAULT, swamp_driver_names,
-	    SWAMP_SURGE_THINK_MS_DEFAULT, merge, no_cksum, SWAMP_TIMEOUT_MS_DEFAULT);
+	    SWAMP_SURGE_THINK_MS_DEFAULT, merge, no_cksum, SWAMP_TIMEOUT_MS_DEFAULT,
+	    XOK_SOCKET_ENV, XOK_SOCKET_DEFAULT, xok);
 }
 
 __attribute__((format(printf, 2, 3))) static int bad(const struct swamp_transport_desc *desc,
@@ -220,6 +228,11 @@ static int parse_one(int opt, const char *arg, const struct swamp_transport_desc
 		return 0;
 	case OPT_TRACE:
 		o->trace = arg;
+		return 0;
+	case OPT_SOCKET:
+		if (!(desc->caps & SWAMP_CAP_XOK))
+			return bad(desc, "--socket: this client does not use xokd");
+		o->xok_socket = arg;
 		return 0;
 	default:
 		return bad(desc, "unknown option");

@@ -415,6 +415,19 @@ static void run_cpu(struct swamp *s, const struct rusage *before)
 	s->st.cpu_sys_ns = tv_ns(after.ru_stime) - tv_ns(before->ru_stime);
 }
 
+static void run_packets(struct swamp *s, bool end)
+{
+	const struct swamp_transport_ops *ops = s->tp->ops;
+	uint64_t tx, rx;
+
+	if (!ops->counters)
+		return;
+	ops->counters(s->tp, &tx, &rx);
+	s->st.have_packets = true;
+	s->st.tx_packets = end ? tx - s->st.tx_packets : tx;
+	s->st.rx_packets = end ? rx - s->st.rx_packets : rx;
+}
+
 int swamp_run(struct swamp *s)
 {
 	uint64_t start = swamp_now_ns(), end = start + s->o.duration_ns, now = start;
@@ -422,6 +435,7 @@ int swamp_run(struct swamp *s)
 	int rc = 0;
 
 	getrusage(RUSAGE_SELF, &ru);
+	run_packets(s, false);
 	for (uint32_t i = 0; i < s->o.conns; i++)
 		conn_next(&s->conns[i], start, false);
 	for (;;) {
@@ -438,6 +452,7 @@ int swamp_run(struct swamp *s)
 	}
 	s->st.elapsed_ns = now - start;
 	run_cpu(s, &ru);
+	run_packets(s, true);
 	for (uint32_t i = 0; i < s->o.conns; i++)
 		conn_drop(&s->conns[i]);
 	if (s->trace)

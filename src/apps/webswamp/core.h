@@ -58,6 +58,7 @@ extern const char *const swamp_err_names[SWAMP_ERR_NR];
 #define SWAMP_CAP_MERGE	   0x1 /* --merge: knowledge-based packet merging */
 #define SWAMP_CAP_NO_CKSUM 0x2 /* --no-cksum: skip receive checksum verification */
 #define SWAMP_CAP_RESOLVE  0x4 /* host names resolve (getaddrinfo); else dotted IPv4 only */
+#define SWAMP_CAP_XOK	   0x8 /* a libOS client: --socket names xokd's control socket */
 
 struct swamp_opts {
 	uint32_t conns;
@@ -72,6 +73,7 @@ struct swamp_opts {
 	const char *driver;
 	const char *docset;
 	const char *trace; /* file to log every task handed out, or NULL */
+	const char *xok_socket; /* --socket: xokd's control socket (NULL: $XOK_SOCKET) */
 	const char *url;
 };
 
@@ -116,6 +118,9 @@ struct swamp_transport_ops {
 	 * Returns 0, -EINTR (a signal: the core checks for a stop) or another -errno (fatal). */
 	int (*poll)(struct swamp_transport *t, int64_t timeout_ns);
 	void (*destroy)(struct swamp_transport *t);
+	/* Optional: packets the client has sent and received so far (its own stack's
+	 * counters); the core reports the difference over the run, per request. */
+	void (*counters)(struct swamp_transport *t, uint64_t *tx_packets, uint64_t *rx_packets);
 };
 
 struct swamp_transport {
@@ -145,6 +150,8 @@ struct swamp_stats {
 	uint64_t elapsed_ns;
 	uint64_t cpu_user_ns, cpu_sys_ns; /* of this process during the run */
 	struct swamp_hist latency;	  /* ns, request start to last response byte */
+	bool have_packets;		  /* the transport has the counters op: */
+	uint64_t tx_packets, rx_packets;  /*   packets sent and received during the run */
 };
 
 int swamp_create(const struct swamp_opts *o, struct swamp_driver *d, struct swamp_transport *t,

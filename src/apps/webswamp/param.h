@@ -66,4 +66,15 @@
 #define SWAMP_EPOLL_EVENTS 512
 #define SWAMP_SCRATCH_SIZE (64 * 1024)
 
+/* libOS transports (webswamp, sockclient).  After a response that ends the connection the
+ * client waits this long for the server's FIN before closing itself, the paper's "closes
+ * down connections that receive FIN bits": whoever closes first keeps TIME_WAIT, and on
+ * the libOS an active open's TIME_WAIT keeps its xokd filter for 60 s (an app may own at
+ * most 1024).  webswamp --merge also holds the ACK of the response this long, for the FIN
+ * to carry. */
+#define SWAMP_LINGER_NS (100 * 1000000ULL)
+/* At exit, libOS transports close what is left gracefully and run the stack this long (at
+ * most) for the last FINs and ACKs before the stack resets whatever remains. */
+#define SWAMP_DRAIN_NS (200 * 1000000ULL)
+
 #endif /* SWAMP_PARAM_H */

@@ -11,6 +11,11 @@ static double per_sec(uint64_t n, uint64_t ns)
 	return ns ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
+static double per_req(uint64_t n, uint64_t requests)
+{
+	return requests ? (double)n / (double)requests : 0.0;
+}
+
 /* wrk's units: "635.91us", "12.92ms", "1.02s". */
 static const char *fmt_time(char *buf, size_t len, double ns)
 {
@@ -93,6 +98,10 @@ void swamp_report_text(FILE *f, const struct swamp_report *r)
 	fprintf(f, "  CPU: %.2fs user, %.2fs sys, %.2fus per request\n",
 		(double)st->cpu_user_ns / 1e9, (double)st->cpu_sys_ns / 1e9,
 		st->requests ? cpu / 1e3 / (double)st->requests : 0.0);
+	if (st->have_packets)
+		fprintf(f, "  Packets: %" PRIu64 " sent, %" PRIu64 " received, %.2f/%.2f per request\n",
+			st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
+			per_req(st->rx_packets, st->requests));
 	fprintf(f, "Requests/sec: %10.2f\n", per_sec(st->requests, st->elapsed_ns));
 	fprintf(f, "Transfer/sec: %10s\n",
 		fmt_bytes(a, sizeof(a), per_sec(st->bytes, st->elapsed_ns)));
@@ -147,8 +156,15 @@ void swamp_report_json(FILE *f, const struct swamp_report *r)
 	fprintf(f, "  \"errors\": {");
 	for (int k = 0; k < SWAMP_ERR_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", swamp_err_names[k], st->errors[k]);
+	fprintf(f, "},\n");
+	if (st->have_packets)
+		fprintf(f,
+			"  \"packets\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64
+			", \"tx_per_request\": %.3f, \"rx_per_request\": %.3f},\n",
+			st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
+			per_req(st->rx_packets, st->requests));
 	fprintf(f,
-		"},\n  \"cpu\": {\"user_s\": %.6f, \"sys_s\": %.6f, \"us_per_request\": %.3f}\n}\n",
+		"  \"cpu\": {\"user_s\": %.6f, \"sys_s\": %.6f, \"us_per_request\": %.3f}\n}\n",
 		st->cpu_user_ns / 1e9, st->cpu_sys_ns / 1e9,
 		st->requests ? cpu_us / (double)st->requests : 0.0);
 }

@@ -73,6 +73,23 @@ EXOS_API uint32_t exos_stack_addr(const struct exos_stack *s);
 EXOS_API int exos_stack_default(struct exos_stack **out);
 EXOS_API void exos_stack_set_default(struct exos_stack *s);
 
+/*
+ * Process exit (§3.3 (3)).  When the process calls exit() or returns from main, libexos
+ * closes the sockets and connections it still holds, waits (at most 2 s, or the longest
+ * SO_LINGER) for data already sent to be acknowledged, and hands the connections left in
+ * TIME_WAIT or still closing to twd, the TIME_WAIT server ($XOK_TWD_SOCKET, default
+ * /run/xok/twd.sock); then the process ends at once.  Without twd, a background copy of
+ * the process keeps them until they end or 2*MSL passes ($EXOS_EXIT_LINGER=foreground:
+ * exit waits instead; =none: they are dropped), and libexos says so on stderr once.
+ * exos_stack_close hands its TIME_WAIT connections to twd the same way (no waiting).
+ *
+ * libexos installs no signal handlers.  exos_stack_handoff_on_signals() installs handlers
+ * for SIGTERM and SIGINT that make the process exit(128 + signal) - with the above - at
+ * its next call into a stack's poll or wait (at once when it is sleeping in one); a
+ * second signal terminates it at once.
+ */
+EXOS_API int exos_stack_handoff_on_signals(void);
+
 /* Counters.  The *_inuse fields are live object counts (leak checks); the rest only grow. */
 struct exos_stack_stats {
 	uint64_t tcp_pcbs_inuse;   /* connections and listeners */

@@ -13,6 +13,7 @@
  * A struct exos_sys is not thread-safe.
  */
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,9 +108,26 @@ EXOS_API uint32_t exos_xmit_pending(const struct exos_sys *sys);
  * (the deadline travels in the futex wait, not in the predicate).  Flushes queued transmit
  * descriptors first (exos_xmit_flush).  May return 0 spuriously: callers re-check.
  * Returns 0 when woken, -ETIMEDOUT at the deadline, -EINTR on a signal, -EPIPE if xokd has
- * gone away (noticed within a second).
+ * gone away (at once when xokd exits cleanly, within a second when it is killed).
  */
 EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns);
+/*
+ * The same, but also returns when one of the caller's fds (stdin, a Linux socket, a
+ * timerfd...) has an event: sleeps in ppoll(2) on fds[0..nfds) plus the control socket
+ * (xokd sends a wake note there whenever the predicate wakes the app: XOK_WKPRED_NOTIFY)
+ * plus exos_sys_kick's eventfd.  On return fds[i].revents are set as by poll(2); 0 means
+ * woken (frames, a watch, a kick, an fd event, or spuriously: callers re-check).  Detects
+ * xokd going away at once (-EPIPE).  Once used, every later predicate carries the note
+ * flag, which costs xokd one send(2) per wakeup.
+ */
+EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, struct pollfd *fds,
+				nfds_t nfds);
+/*
+ * Makes a current or the next exos_sys_wait / exos_sys_wait_poll of this sys return 0
+ * promptly.  The one call that is thread-safe and async-signal-safe: for a thread that
+ * waits on something else (or a signal handler) to interrupt the libOS's sleep.
+ */
+EXOS_API int exos_sys_kick(struct exos_sys *sys);
 /* Watches `*word op value` (a word in a registered region or a published table); returns
  * a handle for exos_sys_unwatch. */
 EXOS_API int exos_sys_watch(struct exos_sys *sys, const uint32_t *word, enum xok_wk_op op,

@@ -23,7 +23,8 @@
 #include <xok/dpf.h>
 
 #define XOK_ABI_MAGIC	    0x584f4b31u /* "XOK1" */
-#define XOK_ABI_VERSION	    1
+#define XOK_ABI_VERSION	    2 /* 2: checked transmission, limits, wake notes, tables
+				* owned by xokd */
 #define XOK_SOCKET_DEFAULT  "/run/xok/xokd.sock"
 #define XOK_SOCKET_ENV	    "XOK_SOCKET"
 #define XOK_MSG_MAX	    4096 /* largest request or reply datagram */
@@ -46,6 +47,7 @@ enum xok_op {
 	XOK_OP_TABLE_PUBLISH,	/* privileged: publish a system table (e.g. arpd's ARP table) */
 	XOK_OP_TABLE_GET,	/* read-only fd of a published table (SCM_RIGHTS in the reply) */
 	XOK_OP_TABLE_NOTIFY,	/* publisher: the table changed, re-evaluate predicates reading it */
+	XOK_OP_WAKE_NOTE,	/* not a request: xokd -> app, see XOK_WKPRED_NOTIFY */
 	XOK_OP_NR
 };
 
@@ -64,7 +66,9 @@ _Static_assert(sizeof(struct xok_msg) == 16, "xok_msg is ABI");
  * is), -EMSGSIZE (datagram larger than XOK_MSG_MAX), -EPROTO (bad magic),
  * -EPROTONOSUPPORT (bad version), -ENOSYS (unknown op), -ENOENT (no such region, ring,
  * filter or table of the caller's), -EPERM (not allowed), -EDQUOT (a per-app limit from
- * HELLO would be exceeded).  Replies always carry the op's full reply body (zeroed unless
+ * HELLO would be exceeded), -EAGAIN (over the app's control request rate, max_ctl_rps: the
+ * request was not carried out, and xokd reads nothing more from the app until its token
+ * bucket has refilled one request; retry later).  Replies always carry the op's full reply body (zeroed unless
  * stated otherwise).  Unused trailing array elements (pieces past npieces, terms past
  * nterms, atoms past natoms) must be zero like pad fields.
  */
@@ -77,15 +81,21 @@ struct xok_ref {
 };
 _Static_assert(sizeof(struct xok_ref) == 16, "xok_ref is ABI");
 
-/* ---- HELLO ---- */
+/* ---- HELLO ----
+ * The app's limits are xokd's --limit; exceeding one fails the request with -EDQUOT
+ * (-EAGAIN for max_txq_frames and max_ctl_rps) and xokd logs it once per app. */
 struct xok_hello_reply {
 	uint32_t app_id;
 	uint32_t abi_version;
 	uint32_t max_regions, max_rings, max_filters; /* this app's limits */
 	uint32_t max_txq_frames; /* frames in flight (gathered, not yet sent) */
 	uint64_t max_region_bytes; /* total bytes of all regions */
+	uint32_t max_ctl_rps;	   /* control requests per second; 0 = unlimited */
+	uint32_t tx_weight;	   /* its share of each interface's transmit (DRR weight) */
+	uint32_t flags;		   /* XOK_INFO_* */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct xok_hello_reply) == 32, "ABI");
+_Static_assert(sizeof(struct xok_hello_reply) == 48, "ABI");
 
 /* ---- REGION_ADD / REGION_DEL ----
  * The memfd must be a regular file at least `size` bytes long, sealed with F_SEAL_SHRINK
@@ -237,13 +247,35 @@ _Static_assert(sizeof(struct xok_tx_desc) == 32 + 16 * XOK_XMIT_PIECES, "ABI");
  * positive errno): -EFAULT a piece or the notification word is not inside one of the
  * caller's own regions (or the word is not 4-byte aligned), -ENODEV no such interface,
  * -EINVAL flags/pad/npieces or a frame shorter than an Ethernet header, -EMSGSIZE longer
- * than the interface's MTU + 14, -EAGAIN (NET_XMIT only) the caller has
- * max_txq_frames frames in flight or the interface is out of transmit buffers: retry
- * after a notification.  A TXQ descriptor that hits the last case simply waits. */
+ * than the interface's MTU + 14, -EPERM checked transmission refused the frame (below),
+ * -EAGAIN (NET_XMIT only) the caller has max_txq_frames frames in flight or the
+ * interface's transmit queue is full: retry after a notification.  A TXQ descriptor that
+ * hits the last case simply waits.
+ *
+ * Checked transmission (XOK_INFO_CHECKED_TX, xokd's default; --unchecked-tx is the paper's
+ * behaviour): xokd checks the headers after gathering the frame into its own memory, so
+ * they cannot change afterwards.  A frame goes out only if its Ethernet source is the
+ * interface's MAC, it is IPv4 or ARP, and
+ *  - ARP: sender MAC and address are the interface's (address 0 allowed); requests from
+ *    anyone, replies only from an app holding a filter that takes ARP frames (arpd);
+ *  - IPv4: the source address is the interface's, and (unless it is a fragment with a
+ *    nonzero offset) a tree filter the sender owns or references would match the reply to
+ *    the frame (addresses and ports swapped; ICMP echo/timestamp/information/mask
+ *    requests and replies swapped), judged on the atoms that test the ethertype, protocol,
+ *    addresses and the first four L4 bytes -- and no more specific filter below it that the
+ *    sender does not hold would match that reply too.  A filter pinning neither the
+ *    ethertype nor the IPv4 protocol (a catch-all, strayd's) counts only for root or
+ *    members of xokd's --group.
+ * Refused frames are counted per app (tx_rejected, and tx_denied in XOK_STATS_APP_TX).  A
+ * filter deleted while the TXQ still holds descriptors queued before the deletion keeps
+ * its claim for those descriptors (100 ms at most). */
 
 /*
  * TXQ_SET: a single-producer single-consumer ring of xok_tx_desc in the caller's memory,
- * the batched fast path.  The application writes descriptors, then advances `prod`
+ * the batched fast path.  xokd takes descriptors from the apps' TXQs by deficit round
+ * robin: on each interface every app with frames queued gets, in turn, tx_weight times
+ * xokd's quantum in bytes; xokd itself keeps only a short queue per interface, so an app's
+ * frame waits behind at most that queue and one turn of each other app.  The application writes descriptors, then advances `prod`
  * (release); xokd consumes, then advances `cons` (release).  When xokd goes idle it sets
  * XOK_TXQ_NEED_WAKEUP in `flags`; the application then writes 1 to the eventfd it passed
  * with TXQ_SET (SCM_RIGHTS) after advancing `prod`.  A descriptor xokd rejects is skipped
@@ -270,6 +302,11 @@ _Static_assert(sizeof(struct xok_txq_set) == 24, "ABI");
 /* TXQ_SET with at.region == 0 and nentries == 0 (and no fd) removes the queue. */
 
 /* ---- wakeup predicates ----
+ * (flags: XOK_WKPRED_NOTIFY -- whenever xokd wakes the app it also sends it a 16-byte
+ * datagram on the control socket, a struct xok_msg with op XOK_OP_WAKE_NOTE and seq 0, so
+ * that an app can sleep in poll(2) on its control socket together with other fds; the
+ * socket also reports POLLHUP at once if xokd goes away.  Notes are dropped when the
+ * socket's buffer is full; apps skip them when they wait for a reply.)
  * (The futex is a shared one: wait without FUTEX_PRIVATE_FLAG.  Both sides need a full
  * fence between their store and their load of the other's word: the app between storing
  * `sleeping` and re-checking its condition, xokd between publishing and loading
@@ -310,11 +347,13 @@ struct xok_wake {
 };
 _Static_assert(sizeof(struct xok_wake) == 8, "ABI");
 
+#define XOK_WKPRED_NOTIFY 0x1
+
 struct xok_wkpred {
 	struct xok_ref wake;  /* struct xok_wake, 8-byte aligned */
 	uint64_t timeout_ns;  /* CLOCK_MONOTONIC deadline; 0 = none */
 	uint32_t nterms;
-	uint32_t pad;
+	uint32_t flags;	      /* XOK_WKPRED_* */
 	struct xok_wk_term terms[XOK_WK_TERMS_MAX];
 };
 _Static_assert(sizeof(struct xok_wkpred) == 32 + 32 * XOK_WK_TERMS_MAX, "ABI");
@@ -350,6 +389,8 @@ enum xok_stats_kind {
 	XOK_STATS_RING,
 	XOK_STATS_FILTER,
 	XOK_STATS_APP,
+	XOK_STATS_APP_TX, /* per app: transmit scheduling and limits */
+	XOK_STATS_IMPAIR, /* per interface: --impair counters */
 	XOK_STATS_KIND_NR
 };
 struct xok_stats_req {
@@ -373,7 +414,13 @@ _Static_assert(sizeof(struct xok_stat_rec) == 96, "ABI");
  *        filter or ring is gone, or metadata missing)
  * ring: delivered, dropped_full, truncated, bytes, entry_size
  * filter: hits, bytes, ring, refs, copy slot + 1 (0 = tree filter)
- * app: regions, region_bytes, rings, filters, tx_frames, tx_rejected, ctl_requests, wakeups */
+ * app: regions, region_bytes, rings, filters, tx_frames, tx_rejected, ctl_requests, wakeups
+ * app_tx (flags: tx_weight): tx_bytes, tx_denied (refused by checked transmission),
+ *        txq_backlog (descriptors queued, not yet taken), tx_inflight, ctl_throttled
+ *        (requests refused with -EAGAIN for the rate), limit_hits (requests refused by a
+ *        limit), deficit (bytes left in its current turn)
+ * impair (per interface; flags: 1 if --impair is on): rx_drop, rx_dup, rx_reorder,
+ *        rx_delay, tx_drop, tx_dup, tx_reorder, tx_delay */
 enum xok_stat_iface { XOK_SI_RX = 0, XOK_SI_TX, XOK_SI_DROP_UNMATCHED, XOK_SI_DROP_RING_FULL,
 		      XOK_SI_DROP_NO_FILTER, XOK_SI_TX_ERRORS, XOK_SI_RX_BYTES, XOK_SI_TX_BYTES };
 enum xok_stat_ring { XOK_SR_DELIVERED = 0, XOK_SR_DROPPED_FULL, XOK_SR_TRUNCATED, XOK_SR_BYTES,
@@ -381,6 +428,12 @@ enum xok_stat_ring { XOK_SR_DELIVERED = 0, XOK_SR_DROPPED_FULL, XOK_SR_TRUNCATED
 enum xok_stat_filter { XOK_SF_HITS = 0, XOK_SF_BYTES, XOK_SF_RING, XOK_SF_REFS, XOK_SF_COPY };
 enum xok_stat_app { XOK_SA_REGIONS = 0, XOK_SA_REGION_BYTES, XOK_SA_RINGS, XOK_SA_FILTERS,
 		    XOK_SA_TX_FRAMES, XOK_SA_TX_REJECTED, XOK_SA_CTL_REQUESTS, XOK_SA_WAKEUPS };
+enum xok_stat_app_tx { XOK_SAT_TX_BYTES = 0, XOK_SAT_TX_DENIED, XOK_SAT_TXQ_BACKLOG,
+		       XOK_SAT_TX_INFLIGHT, XOK_SAT_CTL_THROTTLED, XOK_SAT_LIMIT_HITS,
+		       XOK_SAT_DEFICIT };
+enum xok_stat_impair { XOK_SI_IMP_RX_DROP = 0, XOK_SI_IMP_RX_DUP, XOK_SI_IMP_RX_REORDER,
+		       XOK_SI_IMP_RX_DELAY, XOK_SI_IMP_TX_DROP, XOK_SI_IMP_TX_DUP,
+		       XOK_SI_IMP_TX_REORDER, XOK_SI_IMP_TX_DELAY };
 #define XOK_STATS_MAX 32
 struct xok_stats_reply {
 	uint32_t count;
@@ -389,24 +442,31 @@ struct xok_stats_reply {
 };
 _Static_assert(sizeof(struct xok_msg) + sizeof(struct xok_stats_reply) <= XOK_MSG_MAX, "ABI");
 
-/* ---- system tables ---- */
+/* ---- system tables ----
+ * xokd creates every system table when it starts, zero-filled, and owns its memory for its
+ * whole life: GET always succeeds (an app that starts before arpd maps the empty table and
+ * sees arpd's entries appear), and a publisher that restarts gets the *same* memory back,
+ * so every app's mapping stays valid and current across publisher restarts. */
 enum xok_table {
 	XOK_TABLE_ARP = 0,
 	XOK_TABLE_NR
 };
-struct xok_table_req { /* PUBLISH carries the memfd (writable mappings of the publisher
-			  * only: seal it F_SEAL_FUTURE_WRITE); GET returns a read-only fd */
+struct xok_table_req { /* PUBLISH returns a writable fd of the table (SCM_RIGHTS);
+			  * GET returns a read-only fd */
 	uint32_t table;
 	uint32_t pad;
-	uint64_t size;	/* PUBLISH: the table's size (>= the table struct, F_SEAL_SHRINK'd);
+	uint64_t size;	/* PUBLISH: bytes the publisher needs, <= the table's size (0: all);
 			 * GET, NOTIFY: 0 */
 };
 _Static_assert(sizeof(struct xok_table_req) == 16, "ABI");
-/* The reply body of PUBLISH, GET and NOTIFY is a struct xok_table_req with the size.
- * PUBLISH needs root or xokd's --group; a table stays published after its publisher exits
- * (apps keep their mappings) until it is published again.  NOTIFY (publisher only) makes
- * xokd evaluate the sleeping predicates that read the table: xokd cannot see writes to
- * shared memory, so the publisher says when it changed one. */
+/* The reply body of PUBLISH, GET and NOTIFY is a struct xok_table_req with the table's
+ * size.  PUBLISH needs root or xokd's --group and makes the caller the table's one
+ * publisher; -EBUSY while another connected app is.  The contents survive the publisher
+ * (a new one finds what the last one wrote, and should take the seqlock before
+ * rewriting).  NOTIFY (publisher only) makes xokd evaluate the sleeping predicates that
+ * read the table: xokd cannot see writes to shared memory, so the publisher says when it
+ * changed one.  The read-only fds cannot be turned into writable ones: the memfd's mode
+ * is 0444, so reopening it through /proc/self/fd for writing fails (except for root). */
 
 /* Predicate terms may read published tables: use this as the term's region id. */
 #define XOK_REGION_TABLE(t) (0x80000000u | (uint32_t)(t))

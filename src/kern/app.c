@@ -74,9 +74,11 @@ struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid)
 	a->ev.obj = a;
 	list_init(&a->touched_link);
 	list_init(&a->txwork_link);
+	list_init(&a->paused_link);
 	list_init(&a->rings);
 	list_init(&a->frefs);
 	app_comm(a);
+	a->tx_weight = tx_weight_for(x, a);
 	list_add_tail(&a->link, &x->apps);
 	x->napps++;
 	return a;
@@ -110,6 +112,8 @@ void app_free(struct xokd *x, struct app *a)
 		list_del(&a->touched_link);
 	if (list_linked(&a->txwork_link))
 		list_del(&a->txwork_link);
+	if (list_linked(&a->paused_link))
+		list_del(&a->paused_link);
 	list_del(&a->link);
 	x->napps--;
 	a->dead = true;
@@ -128,20 +132,40 @@ void app_reap(struct xokd *x)
 	}
 }
 
+int app_limit_hit(struct app *a, enum app_limit l, int err, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	a->limit_hits++;
+	if (a->limit_logged & (1u << l))
+		return err;
+	a->limit_logged |= 1u << l;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	xlog("limit", "app %u (pid %d, %s): %s (-%s; logged once per app)", a->id, (int)a->pid,
+	     a->comm, buf, err == -EDQUOT ? "EDQUOT" : err == -EAGAIN ? "EAGAIN" : "E");
+	return err;
+}
+
 int op_hello(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	struct xok_hello_reply *out = rep;
+	const struct xokd_limits *l = &x->cfg.limits;
 
-	(void)x;
 	(void)req;
 	(void)fd;
 	(void)rep_fd;
 	out->app_id = a->id;
 	out->abi_version = XOK_ABI_VERSION;
-	out->max_regions = XOK_APP_REGIONS_MAX;
-	out->max_rings = XOK_APP_RINGS_MAX;
-	out->max_filters = XOK_APP_FILTERS_MAX;
-	out->max_txq_frames = XOK_APP_TX_INFLIGHT_MAX;
-	out->max_region_bytes = XOK_APP_REGION_BYTES_MAX;
+	out->max_regions = l->regions;
+	out->max_rings = l->rings;
+	out->max_filters = l->filters;
+	out->max_txq_frames = l->txq;
+	out->max_region_bytes = l->bytes;
+	out->max_ctl_rps = l->rps;
+	out->tx_weight = a->tx_weight;
+	out->flags = x->cfg.unchecked_tx ? 0 : XOK_INFO_CHECKED_TX;
 	return 0;
 }

@@ -8,6 +8,12 @@
  * Handlers validate their body's fields and return 0 or -errno; the reply always carries
  * the op's full reply body.  A received fd is owned by the handler only if it sets *fd to
  * -1; every other fd that arrives is closed.
+ *
+ * Each app's requests are rate limited (--limit rps=N; GCRA, a token bucket of
+ * max(N / 10, XOK_APP_CTL_BURST_MIN) requests): a request over the rate is answered with
+ * -EAGAIN without being carried out, and xokd then stops reading the app's socket until
+ * its bucket holds a request again.  A client spinning on requests is thus slowed down in
+ * its own sendmsg, and never costs xokd more than two requests per token.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -56,7 +62,7 @@ static const struct ctl_op ctl_ops[XOK_OP_NR] = {
     [XOK_OP_STATS] = {op_stats, sizeof(struct xok_stats_req), sizeof(struct xok_stats_reply),
 		      FD_NONE, "stats"},
     [XOK_OP_TABLE_PUBLISH] = {op_table_publish, sizeof(struct xok_table_req),
-			      sizeof(struct xok_table_req), FD_ONE, "table_publish"},
+			      sizeof(struct xok_table_req), FD_NONE, "table_publish"},
     [XOK_OP_TABLE_GET] = {op_table_get, sizeof(struct xok_table_req), sizeof(struct xok_table_req),
 			  FD_NONE, "table_get"},
     [XOK_OP_TABLE_NOTIFY] = {op_table_notify, sizeof(struct xok_table_req),
@@ -104,6 +110,82 @@ static void close_fds(int *fds, int nfds)
 
 	for (i = 0; i < nfds; i++)
 		ctl_close_fd(fds[i]);
+}
+
+/* ---- request rate ---- */
+
+static uint64_t ctl_interval(const struct xokd *x)
+{
+	return 1000000000ull / x->cfg.limits.rps;
+}
+
+static uint64_t ctl_tolerance(const struct xokd *x)
+{
+	uint32_t burst = x->cfg.limits.rps / 10;
+
+	if (burst < XOK_APP_CTL_BURST_MIN)
+		burst = XOK_APP_CTL_BURST_MIN;
+	return ctl_interval(x) * (burst - 1);
+}
+
+bool ctl_rate_ok(struct xokd *x, struct app *a, uint64_t now)
+{
+	uint64_t t;
+
+	if (!x->cfg.limits.rps)
+		return true;
+	t = a->ctl_tat > now ? a->ctl_tat : now;
+	if (t - now > ctl_tolerance(x)) {
+		a->ctl_paused = true; /* the caller stops reading it (ctl_pause) */
+		return false;
+	}
+	a->ctl_tat = t + ctl_interval(x);
+	return true;
+}
+
+/* When a paused app may send again. */
+static uint64_t ctl_resume_at(const struct xokd *x, const struct app *a)
+{
+	uint64_t tol = ctl_tolerance(x);
+
+	return a->ctl_tat > tol ? a->ctl_tat - tol : 1;
+}
+
+static void ctl_pause(struct xokd *x, struct app *a)
+{
+	if (list_linked(&a->paused_link))
+		return;
+	loop_mod(x, a->fd, EPOLLRDHUP, &a->ev); /* hangups still reach us */
+	list_add_tail(&a->paused_link, &x->paused);
+	loop_arm(x);
+}
+
+uint64_t ctl_next_resume(const struct xokd *x)
+{
+	const struct app *a;
+	uint64_t next = 0, t;
+
+	list_for_each_entry(a, &x->paused, paused_link)
+	{
+		t = ctl_resume_at(x, a);
+		if (!next || t < next)
+			next = t;
+	}
+	return next;
+}
+
+void ctl_resume(struct xokd *x, uint64_t now)
+{
+	struct app *a, *n;
+
+	list_for_each_entry_safe(a, n, &x->paused, paused_link)
+	{
+		if (ctl_resume_at(x, a) > now)
+			continue;
+		list_del(&a->paused_link);
+		a->ctl_paused = false;
+		loop_mod(x, a->fd, EPOLLIN | EPOLLRDHUP, &a->ev);
+	}
 }
 
 size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, bool truncated,
@@ -155,6 +237,16 @@ size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, 
 			len - sizeof(h), op->req_size, nfds);
 		close_fds(fds, nfds);
 		rh->status = -EINVAL;
+		return sizeof(*rh) + op->rep_size;
+	}
+	if (!ctl_rate_ok(x, a, now_mono_ns())) {
+		a->ctl_throttled++;
+		app_limit_hit(a, LIMIT_RPS, -EAGAIN,
+			      "%s refused: over the control request rate (%u/s); not reading "
+			      "its requests until its bucket refills",
+			      op->name, x->cfg.limits.rps);
+		close_fds(fds, nfds);
+		rh->status = -EAGAIN;
 		return sizeof(*rh) + op->rep_size;
 	}
 	if (nfds == 1)
@@ -391,6 +483,10 @@ static int ctl_client_one(struct xokd *x, struct app *a)
 		app_free(x, a);
 		return -1;
 	}
+	if (a->ctl_paused) {
+		ctl_pause(x, a);
+		return 0;
+	}
 	return 1;
 }
 
@@ -398,6 +494,11 @@ void ctl_client_event(struct xokd *x, struct app *a, uint32_t events)
 {
 	int i, r = 0;
 
+	if (a->ctl_paused) { /* only a hangup wakes a paused app's socket */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			app_free(x, a);
+		return;
+	}
 	for (i = 0; i < 64; i++) {
 		r = ctl_client_one(x, a);
 		if (r <= 0)

@@ -14,6 +14,8 @@
  *    allowed; landing under a filter is allowed if the inserter holds a reference to it or
  *    it is XOK_DPF_OPEN.  Equal and ambiguous overlaps are refused by libdpf.
  *  - Copy filters overlap anything, so they need root or --group.
+ *  - Each tree filter carries its transmit claim (txcheck.c), computed at insertion; the
+ *    parent/child links txcheck.c walks are rebuilt from libdpf's tree when it changed.
  *  - Every change regenerates the program for each interface and swaps it into the entry
  *    program's tail-call slot: one map update, so a frame sees the old or the new program.
  *    An insert whose program fails to build or load is rolled back and reported.
@@ -60,6 +62,50 @@ static struct filter_ref *filter_ref_of(struct app *a, struct filter *f)
 	return NULL;
 }
 
+bool filter_held(struct app *a, struct filter *f)
+{
+	return f->owner == a || filter_ref_of(a, f) != NULL;
+}
+
+static void filter_tree_visit(uint32_t id, uint32_t parent, int depth, bool copy,
+			      const struct dpf_filter *df, void *arg)
+{
+	struct xokd *x = arg;
+	struct filter *f = filter_lookup(x, id), *p;
+
+	(void)depth;
+	(void)df;
+	if (!f || copy)
+		return;
+	p = parent ? filter_lookup(x, parent) : NULL;
+	f->parent = p;
+	if (p) {
+		f->next_sibling = p->first_child;
+		p->first_child = f;
+	}
+}
+
+void filter_tree(struct xokd *x)
+{
+	struct filter *f, *p;
+
+	if (!x->tree_dirty)
+		return;
+	x->tree_dirty = false;
+	list_for_each_entry(f, &x->filters, link)
+	{
+		f->parent = f->first_child = f->next_sibling = NULL;
+		f->foreign_below = false;
+	}
+	dpf_set_walk(x->dpf, filter_tree_visit, x);
+	list_for_each_entry(f, &x->filters, link)
+	{
+		for (p = f->parent; p; p = p->parent)
+			if (p->owner_id != f->owner_id)
+				p->foreign_below = true;
+	}
+}
+
 static void filter_set_ring(struct filter *f, struct ring *ring)
 {
 	if (f->ring)
@@ -83,6 +129,7 @@ static void filter_destroy(struct xokd *x, struct filter *f)
 	list_del(&f->link);
 	x->nfilters--;
 	x->dpf_dirty = true;
+	x->tree_dirty = true;
 	free(f);
 }
 
@@ -198,11 +245,10 @@ int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	ring = ring_lookup(a, m->ring);
 	if (!ring)
 		return -ENOENT;
-	if (a->nfilters >= XOK_APP_FILTERS_MAX) {
-		app_log(a, "dpf", "insert rejected: filters limit (%d) reached",
-			XOK_APP_FILTERS_MAX);
-		return -EDQUOT;
-	}
+	if (a->nfilters >= x->cfg.limits.filters)
+		return app_limit_hit(a, LIMIT_FILTERS, -EDQUOT,
+				     "insert rejected: filters limit (%u) reached",
+				     x->cfg.limits.filters);
 	if (x->nfilters >= DPF_MAX_FILTERS || x->next_filter_id == UINT32_MAX)
 		return -ENOSPC;
 
@@ -260,6 +306,10 @@ int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	f->owner_id = a->id;
 	f->flags = m->flags;
 	f->copy_slot = slot;
+	if (slot >= 0)
+		f->claim.none = true; /* copy filters only watch */
+	else
+		claim_from_filter(df, &f->claim);
 	if (filter_ref_add(a, f)) {
 		dpf_set_delete(x->dpf, f->id);
 		free(f);
@@ -270,6 +320,7 @@ int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	x->fhash[f->id % XOK_FILTER_HASH] = f;
 	list_add_tail(&f->link, &x->filters);
 	x->nfilters++;
+	x->tree_dirty = true;
 	if (slot >= 0)
 		x->copy[slot] = f;
 
@@ -305,6 +356,7 @@ int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	r = filter_ref_of(a, f);
 	if (!r)
 		return -EPERM;
+	tx_grace_add(x, a, f); /* frames queued before this may still use its claim */
 	filter_unref(x, a, r);
 	filter_sync(x);
 	return 0;
@@ -339,8 +391,10 @@ int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *re
 			return -ENOENT;
 	}
 	if (!filter_ref_of(a, f)) {
-		if (a->nfilters >= XOK_APP_FILTERS_MAX)
-			return -EDQUOT;
+		if (a->nfilters >= x->cfg.limits.filters)
+			return app_limit_hit(a, LIMIT_FILTERS, -EDQUOT,
+					     "ref rejected: filters limit (%u) reached",
+					     x->cfg.limits.filters);
 		err = filter_ref_add(a, f);
 		if (err)
 			return err;

@@ -284,7 +284,7 @@ int op_info(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, 
 	(void)fd;
 	(void)rep_fd;
 	out->niface = x->niface;
-	out->flags = 0;
+	out->flags = x->cfg.unchecked_tx ? 0 : XOK_INFO_CHECKED_TX;
 	for (i = 0; i < x->niface; i++) {
 		const struct iface *ifc = &x->ifaces[i];
 		struct xok_iface_info *ii = &out->ifaces[i];

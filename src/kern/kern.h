@@ -51,6 +51,30 @@ struct evsrc {
 	void *obj;
 };
 
+/* ---- checked transmission (txcheck.c) ----
+ * What a filter lets its holders transmit: the header fields a reply to the transmitted
+ * frame must have for the filter to match it, as value/mask bytes of a fixed key:
+ *   [0..1] ethertype, [2] IPv4 protocol, [3..6] reply source = the frame's destination,
+ *   [7..10] reply destination = the frame's source, [11..14] the first four bytes of the
+ *   reply's L4 header (TCP/UDP: the frame's destination port, then its source port; ICMP:
+ *   the reply's type), [15] unused. */
+#define TX_KEY_LEN 16
+struct tx_claim {
+	uint8_t val[TX_KEY_LEN];
+	uint8_t mask[TX_KEY_LEN];
+	bool none;     /* claims nothing: a copy filter, or atoms that contradict each other */
+	bool wildcard; /* pins neither the ethertype nor, for IPv4, the protocol (a catch-all
+			* like strayd's): counts for privileged apps only */
+};
+
+/* A claim released (DPF_DELETE) while the app's TXQ still held descriptors queued before
+ * the release: valid for descriptors before `until` (TXQ index) until `expires`. */
+struct tx_grace {
+	struct tx_claim claim;
+	uint32_t until;
+	uint64_t expires; /* CLOCK_MONOTONIC ns */
+};
+
 /* ---- shared memory ---- */
 struct region {
 	uint32_t id;   /* 1..XOK_APP_REGIONS_MAX within its app; table regions: XOK_REGION_TABLE */
@@ -88,6 +112,10 @@ struct filter {
 	struct xok_cap cap;
 	uint32_t nrefs; /* apps holding a reference (the creator included) */
 	uint64_t hits, bytes;
+	struct tx_claim claim; /* what holding it lets an app transmit */
+	/* the tree as libdpf has it, rebuilt lazily (filter_tree) after the set changed */
+	struct filter *parent, *first_child, *next_sibling;
+	bool foreign_below; /* a filter below it has another owner */
 };
 
 struct filter_ref {
@@ -103,6 +131,7 @@ struct txq {
 	uint32_t cons; /* xokd's copy of hdr->cons */
 	int efd;       /* the app's eventfd (xokd's dup) */
 	struct evsrc ev;
+	uint32_t prod_seen; /* the app's prod when xokd last looked (grace claims) */
 };
 
 struct wk_term {
@@ -116,6 +145,7 @@ struct wk_term {
 struct wkpred {
 	uint32_t *seq; /* struct xok_wake in an app region */
 	uint32_t *sleeping;
+	uint32_t flags; /* XOK_WKPRED_* */
 	uint64_t deadline;   /* CLOCK_MONOTONIC ns, 0 = none */
 	bool deadline_armed; /* deadline not yet reached */
 	uint32_t nterms;
@@ -148,7 +178,35 @@ struct app {
 	uint32_t tx_inflight; /* frames in UMEM awaiting completion */
 	bool dead;	      /* reclaimed; the struct is freed by app_reap */
 	uint32_t log_budget;
+	uint32_t limit_logged; /* bit per enum app_limit: logged once */
 	uint64_t tx_frames, tx_rejected, ctl_requests, wakeups;
+	uint64_t tx_bytes, tx_denied, ctl_throttled, limit_hits;
+
+	/* deficit round robin (tx.c); txwork_link is the active list */
+	uint32_t tx_weight;
+	int64_t tx_deficit; /* bytes it may still send in its current turn */
+	bool tx_turn;	    /* its turn has begun: the quantum was added */
+	bool tx_limited;    /* parked at its in-flight limit until a completion */
+
+	/* control request rate (control.c): GCRA over ctl_tat; paused = not read */
+	uint64_t ctl_tat;
+	bool ctl_paused;
+	struct list_head paused_link; /* x->paused */
+
+	/* checked transmission (txcheck.c) */
+	struct tx_grace grace[XOK_TX_GRACE_MAX]; /* expires 0 = unused */
+	uint32_t grace_next;
+};
+
+/* Per-app limits, for app_limit_hit's once-per-app log line. */
+enum app_limit {
+	LIMIT_REGIONS = 0,
+	LIMIT_BYTES,
+	LIMIT_RINGS,
+	LIMIT_FILTERS,
+	LIMIT_TXQ,
+	LIMIT_RPS,
+	LIMIT_NR
 };
 
 /* ---- interfaces and AF_XDP sockets ---- */
@@ -176,6 +234,28 @@ struct xport { /* one AF_XDP socket: (interface, rx queue) with its UMEM */
 	uint64_t *fake_comp;
 	uint32_t nfake_comp;
 	struct evsrc ev;
+	uint32_t tx_held; /* transmit frames held back by impairment, not submitted */
+};
+
+/* ---- impairment (impair.c) ---- */
+struct imp_frame {
+	struct list_head link;
+	uint64_t release;   /* CLOCK_MONOTONIC ns: delay queue; reorder: hold limit */
+	uint32_t countdown; /* reorder: frames still to pass it */
+	uint32_t len;
+	struct xport *port; /* transmit: the frame is UMEM frame `addr` of this socket */
+	uint64_t addr;
+	uint64_t rx_ns;	    /* receive: its receive time */
+	uint8_t data[];	    /* receive: a copy of the frame */
+};
+
+enum imp_stat { IMP_DROP = 0, IMP_DUP, IMP_REORDER, IMP_DELAY, IMP_OVERFLOW, IMP_STAT_NR };
+
+struct imp_dir {
+	struct list_head held;	  /* reordered: wait for `countdown` later frames */
+	struct list_head delayed; /* FIFO by release time */
+	uint32_t nqueued;
+	uint64_t st[IMP_STAT_NR];
 };
 
 struct iface {
@@ -191,13 +271,15 @@ struct iface {
 	uint32_t nports;
 	uint64_t rx, tx, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes;
 	uint64_t xsk_dropped; /* kernel-side AF_XDP drops seen at the last stats call */
+	struct imp_dir imp_rx, imp_tx;
 };
 
 /* ---- system tables ---- */
 struct table {
-	struct region *reg; /* xokd's read-only mapping; NULL = not published */
-	int ro_fd;	    /* read-only reopen of the memfd, handed out by TABLE_GET */
-	uint32_t publisher; /* app id */
+	struct region *reg; /* xokd's read-only mapping; NULL only if creation failed */
+	int rw_fd;	    /* the memfd, O_RDWR: handed to the publisher */
+	int ro_fd;	    /* read-only reopen of it, handed out by TABLE_GET */
+	uint32_t publisher; /* app id of the current (or last) publisher; 0 = none yet */
 	uint64_t size;
 };
 
@@ -208,6 +290,28 @@ struct xokd_iface_cfg {
 	char name[IF_NAMESIZE];
 	uint32_t addr; /* network order */
 	uint8_t prefix_len;
+};
+
+/* Per-app limits (--limit); zero fields take the param.h defaults in xokd_init, except
+ * rps, where 0 means unlimited (main.c sets the default). */
+struct xokd_limits {
+	uint32_t regions, rings, filters, txq, rps;
+	uint64_t bytes;
+};
+
+struct xokd_weight { /* --tx-weight uid=N:W or comm=NAME:W */
+	bool by_uid;
+	uid_t uid;
+	char comm[16];
+	uint32_t weight;
+};
+
+struct xokd_impair { /* --impair; probabilities in parts per million */
+	bool on;
+	uint32_t drop, dup, reorder;
+	uint32_t delay_us;
+	uint32_t gap;
+	uint64_t seed;
 };
 
 struct xokd_cfg {
@@ -222,6 +326,12 @@ struct xokd_cfg {
 	bool force;
 	bool busy_poll;
 	int verbose;
+	bool unchecked_tx; /* the paper's behaviour: transmit whatever apps hand over */
+	struct xokd_limits limits;
+	uint32_t tx_quantum;
+	struct xokd_weight weights[XOK_TX_WEIGHTS_MAX];
+	uint32_t nweights;
+	struct xokd_impair impair;
 };
 
 #define XOK_FILTER_HASH 4096
@@ -247,6 +357,7 @@ struct xokd {
 	struct dpf_set *dpf;
 	struct list_head filters;
 	uint32_t nfilters;
+	bool tree_dirty; /* filter parent/child links need rebuilding (filter_tree) */
 	struct filter *fhash[XOK_FILTER_HASH];
 	struct filter *copy[DPF_MAX_COPY];
 	bool dpf_dirty; /* set changed: recompile before sleeping */
@@ -256,8 +367,12 @@ struct xokd {
 	struct table tables[XOK_TABLE_NR];
 
 	struct list_head touched; /* apps whose predicate must be evaluated */
-	struct list_head txwork;  /* apps whose TXQ xokd must drain */
+	struct list_head txwork;  /* DRR active list: apps whose TXQ xokd must drain */
+	bool tx_blocked;	  /* the last tx_run stopped: no room on an interface */
+	struct list_head paused;  /* apps over their request rate, not read for now */
 	uint64_t timer_deadline;  /* what timer_fd is armed for; 0 = disarmed */
+	uint64_t wk_deadline;	  /* earliest armed predicate deadline; 0 = none */
+	uint64_t imp_rng;	  /* impairment PRNG state */
 
 	/* unit tests: sees every frame a fake port transmits */
 	void (*tx_hook)(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t len);
@@ -273,11 +388,16 @@ void app_log(struct app *a, const char *mod, const char *fmt, ...)
 
 /* ---- main.c / loop.c ---- */
 int xokd_init(struct xokd *x, const struct xokd_cfg *cfg); /* state only: no sockets */
+void xokd_limits_default(struct xokd_limits *l);	   /* fills zero fields */
 void xokd_fini(struct xokd *x);
 int loop_setup(struct xokd *x);
 int loop_run(struct xokd *x);
 int loop_add(struct xokd *x, int fd, uint32_t events, struct evsrc *ev);
+int loop_mod(struct xokd *x, int fd, uint32_t events, struct evsrc *ev);
 void loop_del(struct xokd *x, int fd);
+/* Re-arms timer_fd for the earliest of the predicate deadlines, paused apps and the
+ * impairment queues. */
+void loop_arm(struct xokd *x);
 uint64_t now_mono_ns(void);
 uint64_t now_real_ns(void);
 
@@ -298,6 +418,10 @@ void ctl_client_event(struct xokd *x, struct app *a, uint32_t events);
 size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, bool truncated,
 		    int *fds, int nfds, void *rep, int *rep_fd);
 const char *ctl_op_name(unsigned int op);
+/* Request-rate limit: true if a may send another request now (takes a token). */
+bool ctl_rate_ok(struct xokd *x, struct app *a, uint64_t now);
+uint64_t ctl_next_resume(const struct xokd *x); /* 0 = no app paused */
+void ctl_resume(struct xokd *x, uint64_t now);	 /* un-pause apps whose time came */
 void ctl_close_fd(int fd); /* an fd an app sent: never blocks */
 bool ctl_pad_zero(const void *p, size_t n);
 
@@ -306,6 +430,9 @@ struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid);
 void app_free(struct xokd *x, struct app *a); /* reclaim everything; struct freed by app_reap */
 void app_reap(struct xokd *x);
 struct app *app_by_id(struct xokd *x, uint32_t id);
+/* Counts a refused request against limit l and logs it once per app; returns err. */
+int app_limit_hit(struct app *a, enum app_limit l, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 bool app_in_group(const struct xokd *x, int fd, uid_t uid, gid_t gid);
 int op_hello(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 
@@ -345,6 +472,8 @@ int op_dpf_insert(struct xokd *x, struct app *a, const void *req, int *fd, void 
 int op_dpf_delete(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 int op_dpf_ref(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 struct filter *filter_lookup(struct xokd *x, uint32_t id);
+bool filter_held(struct app *a, struct filter *f); /* a owns or references f */
+void filter_tree(struct xokd *x); /* rebuild parent/child links if the set changed */
 /* Regenerates and installs the DPF program on every interface; 0 or -errno. */
 int filter_compile(struct xokd *x);
 void filter_sync(struct xokd *x); /* filter_compile if the set changed */
@@ -382,6 +511,31 @@ int xport_fd(const struct xport *p);
 void xport_fail(struct xokd *x, struct xport *p); /* EPOLLERR: stop polling it */
 uint64_t xport_kernel_drops(const struct xport *p);
 
+/* ---- txcheck.c ---- */
+void claim_from_filter(const struct dpf_filter *f, struct tx_claim *c);
+/*
+ * Checked transmission: may app a send this frame (already copied into xokd's memory) on
+ * ifc?  seq is the descriptor's TXQ index (grace claims), or `queued` false for NET_XMIT.
+ * Returns 0 or -EPERM.
+ */
+int tx_check(struct xokd *x, struct app *a, const struct iface *ifc, const uint8_t *frame,
+	     uint32_t len, bool queued, uint32_t seq);
+/* a released filter f: keep its claim for the descriptors a queued before now. */
+void tx_grace_add(struct xokd *x, struct app *a, const struct filter *f);
+
+/* ---- impair.c ---- */
+int impair_parse(const char *spec, struct xokd_impair *out); /* --impair's argument */
+bool impair_on(const struct xokd *x);
+/* Receive: frame with its classification; delivers (rx_deliver) now, later or never. */
+void impair_rx(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t len,
+	       const struct dpf_xdp_meta *m, uint64_t rx_ns);
+/* Transmit: UMEM frame addr of p, already accounted as pending; submits now, later or
+ * never (a dropped frame completes at once). */
+void impair_tx(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len);
+void impair_run(struct xokd *x);	  /* release what is due */
+uint64_t impair_next(const struct xokd *x); /* earliest release, 0 = none */
+void impair_fini(struct xokd *x);
+
 /* ---- rx.c ---- */
 void rx_port(struct xokd *x, struct xport *p);
 /* Delivers one frame given its DPF metadata (what rx_port does per descriptor). */
@@ -394,8 +548,16 @@ int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *re
 void tx_kick(struct xokd *x, struct app *a); /* its eventfd fired */
 void tx_run(struct xokd *x);		     /* drain TXQs round-robin */
 void tx_complete(struct xokd *x, struct xport *p);
-bool tx_busy(const struct xokd *x); /* work left for the next iteration */
+/* epoll timeout for the transmit side: -1 nothing to do, 0 runnable work, 1 (ms) waiting
+ * for completions */
+int tx_timeout(const struct xokd *x);
 void tx_reclaim(struct xokd *x, struct app *a);
+/* Submits a gathered UMEM frame to the socket (after impairment); -EAGAIN if its ring is
+ * full. */
+int tx_submit(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len);
+/* Completes a frame that will never be sent (impairment drop, teardown): notifies. */
+void tx_finish_frame(struct xokd *x, struct xport *p, uint64_t addr);
+uint32_t tx_weight_for(const struct xokd *x, const struct app *a);
 
 /* ---- wk.c ---- */
 int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
@@ -403,6 +565,8 @@ bool wk_eval(const struct wkpred *p, uint64_t now);
 void wk_touch(struct xokd *x, struct app *a);
 void wk_run(struct xokd *x);   /* evaluate touched apps, wake the sleeping true ones */
 void wk_timer(struct xokd *x); /* timer_fd fired */
+uint64_t wk_next(const struct xokd *x); /* earliest armed predicate deadline, 0 = none */
+void wk_shutdown(struct xokd *x);	/* xokd is exiting: wake every sleeping app */
 void wk_table_changed(struct xokd *x, struct region *table);
 void wk_reclaim(struct xokd *x, struct app *a);
 
@@ -413,6 +577,7 @@ int op_table_get(struct xokd *x, struct app *a, const void *req, int *fd, void *
 int op_table_notify(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
 		    int *rep_fd);
 struct region *table_region(struct xokd *x, uint32_t region_id);
+int table_init(struct xokd *x); /* creates every system table, empty */
 void table_fini(struct xokd *x);
 
 /* ---- stats.c ---- */

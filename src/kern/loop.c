@@ -2,12 +2,16 @@
  * eventfds, the predicate timer and signals */
 
 /*
- * One turn: wait (forever when idle; 0 with --busy-poll; 1 ms when transmit work is
- * blocked on UMEM frames), handle the ready sources, then the deferred work in a fixed
- * order -- drain TXQs and reap completions, evaluate the predicates of the apps the turn
+ * One turn: wait (forever when idle; 0 with --busy-poll or when the transmit scheduler ran
+ * out of its budget; 1 ms while transmitted frames await completion), handle the ready
+ * sources, then the deferred work in a fixed order -- drain TXQs and reap completions,
+ * release impaired frames that are due, evaluate the predicates of the apps the turn
  * touched, regenerate the DPF program if the set changed, free reclaimed apps.  Deferring
  * predicate evaluation to the end of the turn batches wakeups: an app that got 64 frames
  * is evaluated once.
+ *
+ * One timerfd serves every deadline: predicate timeouts, apps paused for their request
+ * rate, and the impairment queues (loop_arm takes the earliest).
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +50,52 @@ int loop_add(struct xokd *x, int fd, uint32_t events, struct evsrc *ev)
 	if (epoll_ctl(x->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
 		return -errno;
 	return 0;
+}
+
+int loop_mod(struct xokd *x, int fd, uint32_t events, struct evsrc *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	if (x->epfd < 0 || fd < 0)
+		return 0;
+	if (epoll_ctl(x->epfd, EPOLL_CTL_MOD, fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+static void next_min(uint64_t *next, uint64_t t)
+{
+	if (t && (!*next || t < *next))
+		*next = t;
+}
+
+void loop_arm(struct xokd *x)
+{
+	struct itimerspec its = {0};
+	uint64_t next = 0;
+
+	next_min(&next, wk_next(x));
+	next_min(&next, ctl_next_resume(x));
+	next_min(&next, impair_next(x));
+	if (next == x->timer_deadline || x->timer_fd < 0)
+		return;
+	x->timer_deadline = next;
+	its.it_value.tv_sec = (time_t)(next / 1000000000ull);
+	its.it_value.tv_nsec = (long)(next % 1000000000ull);
+	timerfd_settime(x->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void loop_timer(struct xokd *x)
+{
+	uint64_t v;
+
+	while (read(x->timer_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	x->timer_deadline = 0;
+	wk_timer(x); /* re-arms */
+	ctl_resume(x, now_mono_ns());
+	impair_run(x);
+	loop_arm(x);
 }
 
 void loop_del(struct xokd *x, int fd)
@@ -122,7 +172,7 @@ static void loop_event(struct xokd *x, struct epoll_event *e)
 			tx_kick(x, a);
 		break;
 	case EV_TIMER:
-		wk_timer(x);
+		loop_timer(x);
 		break;
 	case EV_SIGNAL:
 		loop_signal(x);
@@ -149,12 +199,7 @@ int loop_run(struct xokd *x)
 	int i, n, timeout;
 
 	while (!x->stop) {
-		if (x->cfg.busy_poll)
-			timeout = 0;
-		else if (tx_busy(x))
-			timeout = 1;
-		else
-			timeout = -1;
+		timeout = x->cfg.busy_poll ? 0 : tx_timeout(x);
 		n = epoll_wait(x->epfd, evs, XOK_EPOLL_EVENTS, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -167,6 +212,10 @@ int loop_run(struct xokd *x)
 		if (x->cfg.busy_poll)
 			loop_poll_all(x);
 		tx_run(x);
+		if (impair_on(x)) {
+			impair_run(x);
+			loop_arm(x);
+		}
 		wk_run(x);
 		filter_sync(x);
 		app_reap(x);

@@ -2,12 +2,17 @@
 #ifndef XOK_KERN_PARAM_H
 #define XOK_KERN_PARAM_H
 
-/* ---- per-application limits (reported by HELLO; exceeding one gives -EDQUOT) ---- */
-#define XOK_APP_REGIONS_MAX	 64	      /* regions per app; region ids are 1..this */
+/* ---- per-application limits: the defaults of --limit (reported by HELLO; exceeding one
+ * gives -EDQUOT, or -EAGAIN for the transmit and request-rate limits) ---- */
+#define XOK_APP_REGIONS_MAX	 64	      /* regions per app; region ids are 1..this (also
+					       * the most --limit regions= may allow) */
 #define XOK_APP_REGION_BYTES_MAX (1ull << 30) /* total bytes of one app's regions */
 #define XOK_APP_RINGS_MAX	 64	      /* packet rings per app */
 #define XOK_APP_FILTERS_MAX	 1024	      /* filters an app owns or references */
 #define XOK_APP_TX_INFLIGHT_MAX	 1024	      /* frames gathered into UMEM, not yet sent */
+#define XOK_APP_CTL_RPS		 20000	      /* control requests per second (token bucket) */
+#define XOK_APP_CTL_BURST_MIN	 64	      /* bucket depth: max(rps / 10, this) requests */
+#define XOK_LIMIT_MAX		 (1u << 30)   /* largest count --limit accepts */
 
 /* ---- daemon-wide limits ---- */
 #define XOK_APPS_MAX	    1024	/* connected applications */
@@ -29,11 +34,33 @@
 
 /* ---- transmit ---- */
 #define XOK_TX_FRAME_MIN 14 /* shortest frame: an Ethernet header */
+/* Deficit round robin over the apps' transmit queues (tx.c): each turn an app may send
+ * quantum * weight bytes.  A quantum of one full UMEM frame keeps every turn O(1). */
+#define XOK_TX_QUANTUM	    4096 /* default --tx-quantum, bytes */
+#define XOK_TX_QUANTUM_MAX  (1u << 20)
+#define XOK_TX_WEIGHT_MAX   1000 /* --tx-weight */
+#define XOK_TX_WEIGHTS_MAX  32	 /* --tx-weight rules */
+#define XOK_TX_REJECT_COST  64	 /* deficit bytes a rejected descriptor costs its app */
+/* Frames xokd keeps submitted to one AF_XDP socket and not yet completed (a device queue
+ * limit, like BQL): the rest wait in the apps' own queues, where the scheduler can still
+ * choose among them, so a flood cannot park thousands of frames ahead of another app's. */
+#define XOK_TX_DEVQ_MAX	    256
+#define XOK_TX_RUN_BUDGET   1024 /* descriptors taken per loop turn, all apps together */
+/* Checked transmission: claims an app released (DPF_DELETE) while descriptors it queued
+ * earlier were still unread stay valid for those descriptors, up to this many per app and
+ * for at most this long. */
+#define XOK_TX_GRACE_MAX    32
+#define XOK_TX_GRACE_NS	    (100ull * 1000000ull)
+
+/* ---- impairment (--impair) ---- */
+#define XOK_IMPAIR_GAP	      3	   /* default gap=: a reordered frame waits behind K frames */
+#define XOK_IMPAIR_HOLD_NS    (20ull * 1000000ull) /* ... or at most this long */
+#define XOK_IMPAIR_QUEUE_MAX  8192 /* frames held (reordered or delayed) per direction */
+#define XOK_IMPAIR_DELAY_MAX  10000000 /* delay=, microseconds */
 
 /* ---- event loop ---- */
 #define XOK_RX_BATCH	   64	/* rx descriptors taken per peek */
 #define XOK_RX_BUDGET	   1024 /* frames per socket per loop iteration */
-#define XOK_TX_BATCH	   64	/* descriptors taken from one app's TXQ per turn */
 #define XOK_EPOLL_EVENTS   64	/* events per epoll_wait */
 #define XOK_LISTEN_BACKLOG 128	/* control socket backlog */
 #define XOK_CTL_FDS_MAX	   4	/* fds received per datagram (more fail the request) */

@@ -117,21 +117,22 @@ int op_region_add(struct xokd *x, struct app *a, const void *req, int *fd, void 
 	uint32_t slot;
 	int err;
 
-	(void)x;
 	(void)rep_fd;
 	if (m->flags || m->pad || m->size == 0 || (m->size & (uint64_t)(page - 1)))
 		return -EINVAL;
 	if (*fd < 0)
 		return -EINVAL;
-	if (a->nregions >= XOK_APP_REGIONS_MAX) {
-		app_log(a, "region", "rejected: regions limit (%d) reached", XOK_APP_REGIONS_MAX);
-		return -EDQUOT;
-	}
-	if (m->size > XOK_APP_REGION_BYTES_MAX - a->region_bytes) {
-		app_log(a, "region", "rejected: region bytes limit (%llu) reached",
-			(unsigned long long)XOK_APP_REGION_BYTES_MAX);
-		return -EDQUOT;
-	}
+	if (a->nregions >= x->cfg.limits.regions)
+		return app_limit_hit(a, LIMIT_REGIONS, -EDQUOT,
+				     "region rejected: regions limit (%u) reached",
+				     x->cfg.limits.regions);
+	if (a->region_bytes > x->cfg.limits.bytes ||
+	    m->size > x->cfg.limits.bytes - a->region_bytes)
+		return app_limit_hit(a, LIMIT_BYTES, -EDQUOT,
+				     "region of %llu bytes rejected: region bytes limit (%llu) "
+				     "reached",
+				     (unsigned long long)m->size,
+				     (unsigned long long)x->cfg.limits.bytes);
 	for (slot = 0; slot < XOK_APP_REGIONS_MAX; slot++)
 		if (!a->regions[slot])
 			break;

@@ -64,10 +64,9 @@ int op_ring_set(struct xokd *x, struct app *a, const void *req, int *fd, void *r
 	err = ring_geometry(x, a, req, &tmp);
 	if (err)
 		return err;
-	if (a->nrings >= XOK_APP_RINGS_MAX) {
-		app_log(a, "ring", "rejected: rings limit (%d) reached", XOK_APP_RINGS_MAX);
-		return -EDQUOT;
-	}
+	if (a->nrings >= x->cfg.limits.rings)
+		return app_limit_hit(a, LIMIT_RINGS, -EDQUOT,
+				     "ring rejected: rings limit (%u) reached", x->cfg.limits.rings);
 	r = malloc(sizeof(*r));
 	if (!r)
 		return -ENOMEM;

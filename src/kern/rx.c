@@ -78,7 +78,10 @@ void rx_port(struct xokd *x, struct xport *p)
 			memset(mp, 0, sizeof(m));
 			if (len[i] > XOK_UMEM_FRAME_SIZE) /* never: the kernel bounds it */
 				len[i] = 0;
-			rx_deliver(x, p->ifc, frame, len[i], &m, rx_ns);
+			if (impair_on(x))
+				impair_rx(x, p->ifc, frame, len[i], &m, rx_ns);
+			else
+				rx_deliver(x, p->ifc, frame, len[i], &m, rx_ns);
 		}
 		xport_rx_done(p, addr, n);
 		total += n;

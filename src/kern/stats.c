@@ -134,6 +134,59 @@ static void stats_apps(struct xokd *x, uint32_t cursor, struct xok_stats_reply *
 	}
 }
 
+static uint32_t txq_backlog(const struct app *a)
+{
+	uint32_t prod;
+
+	if (!a->txq)
+		return 0;
+	prod = xok_load_acquire(&a->txq->hdr->prod);
+	return prod - a->txq->cons <= a->txq->nentries ? prod - a->txq->cons : 0;
+}
+
+static void stats_apps_tx(struct xokd *x, uint32_t cursor, struct xok_stats_reply *out)
+{
+	struct app *a;
+
+	list_for_each_entry(a, &x->apps, link)
+	{
+		struct xok_stat_rec *s;
+
+		if (a->id < cursor)
+			continue;
+		if (out->count == XOK_STATS_MAX) {
+			out->next_cursor = a->id;
+			return;
+		}
+		s = &out->recs[out->count++];
+		s->id = a->id;
+		s->owner = (uint32_t)a->pid;
+		s->parent = (uint32_t)a->uid;
+		s->flags = a->tx_weight;
+		s->c[XOK_SAT_TX_BYTES] = a->tx_bytes;
+		s->c[XOK_SAT_TX_DENIED] = a->tx_denied;
+		s->c[XOK_SAT_TXQ_BACKLOG] = txq_backlog(a);
+		s->c[XOK_SAT_TX_INFLIGHT] = a->tx_inflight;
+		s->c[XOK_SAT_CTL_THROTTLED] = a->ctl_throttled;
+		s->c[XOK_SAT_LIMIT_HITS] = a->limit_hits;
+		s->c[XOK_SAT_DEFICIT] = a->tx_deficit > 0 ? (uint64_t)a->tx_deficit : 0;
+		stats_name(s->name, a);
+	}
+}
+
+static void stats_impair(struct xokd *x, struct iface *ifc, struct xok_stat_rec *r)
+{
+	uint32_t k;
+
+	r->id = ifc->ifindex;
+	r->flags = impair_on(x);
+	for (k = 0; k < 4; k++) {
+		r->c[XOK_SI_IMP_RX_DROP + k] = ifc->imp_rx.st[IMP_DROP + k];
+		r->c[XOK_SI_IMP_TX_DROP + k] = ifc->imp_tx.st[IMP_DROP + k];
+	}
+	memcpy(r->name, ifc->name, sizeof(r->name));
+}
+
 int op_stats(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_stats_req *m = req;
@@ -157,6 +210,14 @@ int op_stats(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
 		return 0;
 	case XOK_STATS_APP:
 		stats_apps(x, m->cursor, out);
+		return 0;
+	case XOK_STATS_APP_TX:
+		stats_apps_tx(x, m->cursor, out);
+		return 0;
+	case XOK_STATS_IMPAIR:
+		for (i = m->cursor; i < x->niface && out->count < XOK_STATS_MAX; i++)
+			stats_impair(x, &x->ifaces[i], &out->recs[out->count++]);
+		out->next_cursor = i < x->niface ? i : 0;
 		return 0;
 	}
 	return -EINVAL;

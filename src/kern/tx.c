@@ -10,11 +10,17 @@
  * word is decremented atomically (the paper's net_xmit) and the app is touched for its
  * predicate.  The notification word's region is pinned (referenced) until then.
  *
- * TXQs are drained round-robin, XOK_TX_BATCH descriptors per app per turn, so one app's
- * burst cannot starve another.  When a TXQ is empty xokd sets XOK_TXQ_NEED_WAKEUP, fences,
- * and looks once more (the app advances prod, fences, then reads the flag: one of the two
- * sees the other).  An app at its in-flight limit or an interface out of transmit frames
- * stays on the work list until completions free some.
+ * Before a gathered frame is queued, checked transmission (txcheck.c) looks at its
+ * headers in the UMEM copy, where the app can no longer change them.
+ *
+ * Fairness (§8 "Transmit Queue Fairness"): the apps' TXQs are the per-application
+ * transmit queues, and xokd takes from them by deficit round robin (tx_run), with a
+ * byte quantum times a per-app weight (--tx-quantum, --tx-weight).  xokd itself keeps at
+ * most XOK_TX_DEVQ_MAX frames submitted per socket, so a flood cannot park a long queue of
+ * frames in front of another app's.  When a TXQ is empty xokd sets XOK_TXQ_NEED_WAKEUP,
+ * fences, and looks once more (the app advances prod, fences, then reads the flag: one of
+ * the two sees the other).  An app at its in-flight limit leaves the round until one of
+ * its frames completes; a full interface queue stops the round where it is.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,8 +40,6 @@ struct tx_frame {
 	struct region *nreg; /* notification word's region, NULL = none */
 	uint32_t *notify;
 };
-
-enum tx_drain { TX_EMPTY, TX_MORE, TX_BLOCKED };
 
 static int tx_notify_resolve(struct xokd *x, struct app *a, const struct xok_tx_desc *d,
 			     struct tx_frame *t)
@@ -95,29 +99,74 @@ static int tx_validate(struct xokd *x, struct app *a, const struct xok_tx_desc *
 	return 0;
 }
 
-/* Gathers t into a UMEM frame and queues it; -EAGAIN when out of frames or over limit. */
-static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t)
+/*
+ * tx_send's outcome besides 0 and the descriptor's own errors: the app is at its in-flight
+ * limit (it waits for its completions), or the interface's queue is full (everybody
+ * waits).
+ */
+#define TX_APP_LIMIT (-EDQUOT)
+#define TX_DEV_FULL  (-EBUSY)
+
+uint32_t tx_weight_for(const struct xokd *x, const struct app *a)
+{
+	uint32_t i, w = 1;
+
+	for (i = 0; i < x->cfg.nweights; i++) {
+		const struct xokd_weight *r = &x->cfg.weights[i];
+
+		if (r->by_uid ? r->uid == a->uid : !strncmp(r->comm, a->comm, sizeof(r->comm)))
+			w = r->weight; /* the last matching rule wins */
+	}
+	return w;
+}
+
+int tx_submit(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len)
+{
+	int err = xport_tx_submit(p, addr, len);
+
+	if (!err && p->fake && x->tx_hook)
+		x->tx_hook(x, p->ifc, umem_frame(p, addr), len);
+	return err;
+}
+
+static bool tx_dev_room(const struct xport *p)
+{
+	return p->ntx_free > 0 && p->tx_outstanding + p->tx_held < XOK_TX_DEVQ_MAX;
+}
+
+/*
+ * Gathers t into a UMEM frame -- the one transmit copy, and the copy the check reads, so
+ * the app cannot change checked headers -- checks it, and queues it.
+ */
+static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool queued,
+		   uint32_t seq)
 {
 	struct xport *p = t->ifc->ports[0];
 	struct tx_pend *pd;
 	uint64_t addr;
-	uint8_t *dst;
+	uint8_t *dst, *frame;
 	uint32_t i;
+	int err;
 
 	if (!p || p->dead)
 		return -ENETDOWN;
-	if (a->tx_inflight >= XOK_APP_TX_INFLIGHT_MAX)
-		return -EAGAIN;
-	if (umem_tx_alloc(p, &addr))
-		return -EAGAIN;
-	dst = umem_frame(p, addr);
+	if (a->tx_inflight >= x->cfg.limits.txq)
+		return TX_APP_LIMIT;
+	if (!tx_dev_room(p) || umem_tx_alloc(p, &addr))
+		return TX_DEV_FULL;
+	frame = dst = umem_frame(p, addr);
 	for (i = 0; i < t->npieces; i++) {
 		memcpy(dst, t->piece[i], t->plen[i]);
 		dst += t->plen[i];
 	}
-	if (xport_tx_submit(p, addr, t->len)) {
+	err = tx_check(x, a, t->ifc, frame, t->len, queued, seq);
+	if (err) {
 		umem_tx_release(p, addr);
-		return -EAGAIN;
+		a->tx_denied++;
+		app_log(a, "tx", "frame refused by checked transmission (%u bytes, ethertype "
+			"%02x%02x): it does not speak as this app",
+			t->len, frame[12], frame[13]);
+		return err;
 	}
 	pd = &p->pend[addr / XOK_UMEM_FRAME_SIZE];
 	pd->app = a;
@@ -127,10 +176,13 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t)
 		region_get(t->nreg);
 	a->tx_inflight++;
 	a->tx_frames++;
+	a->tx_bytes += t->len;
 	t->ifc->tx++;
 	t->ifc->tx_bytes += t->len;
-	if (p->fake && x->tx_hook)
-		x->tx_hook(x, t->ifc, umem_frame(p, addr), t->len);
+	if (impair_on(x))
+		impair_tx(x, p, addr, t->len);
+	else if (tx_submit(x, p, addr, t->len))
+		tx_finish_frame(x, p, addr); /* cannot happen: DEVQ_MAX < the ring's size */
 	return 0;
 }
 
@@ -167,13 +219,47 @@ int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *r
 	}
 	err = tx_validate(x, a, d, &t);
 	if (!err)
-		err = tx_send(x, a, &t);
+		err = tx_send(x, a, &t, false, 0);
+	if (err == TX_APP_LIMIT)
+		err = app_limit_hit(a, LIMIT_TXQ, -EAGAIN,
+				    "net_xmit refused: %u frames in flight (txq limit)",
+				    a->tx_inflight);
+	else if (err == TX_DEV_FULL)
+		err = -EAGAIN;
 	if (err) {
 		a->tx_rejected++;
 		return err;
 	}
 	xport_tx_kick(t.ifc->ports[0]);
 	return 0;
+}
+
+/* One frame done (sent, or dropped by impairment): notify its app, free the UMEM frame. */
+void tx_finish_frame(struct xokd *x, struct xport *p, uint64_t addr)
+{
+	uint64_t frame = addr / XOK_UMEM_FRAME_SIZE;
+	struct tx_pend *pd;
+	struct app *a;
+
+	if (frame >= XOK_UMEM_FRAMES)
+		return;
+	pd = &p->pend[frame];
+	a = pd->app;
+	if (a) {
+		if (pd->word) {
+			__atomic_fetch_sub(pd->word, 1, __ATOMIC_SEQ_CST);
+			region_put(pd->region);
+			wk_touch(x, a);
+		}
+		a->tx_inflight--;
+		if (a->tx_limited && a->tx_inflight < x->cfg.limits.txq) {
+			a->tx_limited = false; /* back into the round */
+			if (a->txq && !list_linked(&a->txwork_link))
+				list_add_tail(&a->txwork_link, &x->txwork);
+		}
+	}
+	memset(pd, 0, sizeof(*pd));
+	umem_tx_release(p, addr);
 }
 
 void tx_complete(struct xokd *x, struct xport *p)
@@ -183,22 +269,7 @@ void tx_complete(struct xokd *x, struct xport *p)
 
 	while ((n = xport_comp_take(p, addr, 64)) > 0) {
 		for (i = 0; i < n; i++) {
-			uint64_t frame = addr[i] / XOK_UMEM_FRAME_SIZE;
-			struct tx_pend *pd;
-
-			if (frame >= XOK_UMEM_FRAMES)
-				continue;
-			pd = &p->pend[frame];
-			if (pd->app) {
-				if (pd->word) {
-					__atomic_fetch_sub(pd->word, 1, __ATOMIC_SEQ_CST);
-					region_put(pd->region);
-					wk_touch(x, pd->app);
-				}
-				pd->app->tx_inflight--;
-			}
-			memset(pd, 0, sizeof(*pd));
-			umem_tx_release(p, addr[i]);
+			tx_finish_frame(x, p, addr[i]);
 			if (p->tx_outstanding)
 				p->tx_outstanding--;
 		}
@@ -299,7 +370,7 @@ void tx_kick(struct xokd *x, struct app *a)
 	if (!a->txq)
 		return;
 	__atomic_store_n(&a->txq->hdr->flags, 0, __ATOMIC_RELAXED);
-	if (!list_linked(&a->txwork_link))
+	if (!list_linked(&a->txwork_link) && !a->tx_limited)
 		list_add_tail(&a->txwork_link, &x->txwork);
 }
 
@@ -317,45 +388,68 @@ static void txq_finish(struct xokd *x, struct app *a, struct txq *q, uint32_t id
 	xok_store_release(&q->hdr->cons, q->cons);
 }
 
-static enum tx_drain tx_drain(struct xokd *x, struct app *a, uint32_t budget)
+enum tx_drain {
+	TX_EMPTY,   /* nothing left in its queue */
+	TX_DEFICIT, /* the next frame is larger than what is left of its turn */
+	TX_LIMIT,   /* at its in-flight limit: waits for its own completions */
+	TX_FULL,    /* the interface's queue is full: everybody waits */
+	TX_BUDGET,  /* this loop turn's budget is spent */
+	TX_BOGUS,   /* prod is nonsense: ignored until the app kicks again */
+};
+
+/* Takes descriptors from a's TXQ while its turn's deficit covers them (DRR). */
+static enum tx_drain tx_drain(struct xokd *x, struct app *a, uint32_t *budget)
 {
 	struct txq *q = a->txq;
-	uint32_t prod, n = 0;
+	uint32_t prod;
 
 	prod = xok_load_acquire(&q->hdr->prod);
+	q->prod_seen = prod;
 	if (prod - q->cons > q->nentries) {
 		app_log(a, "tx",
 			"TXQ prod %u is more than %u ahead of cons %u: queue ignored "
 			"until fixed",
 			prod, q->nentries, q->cons);
-		return TX_EMPTY;
+		return TX_BOGUS;
 	}
-	while (q->cons != prod && n < budget) {
+	while (q->cons != prod) {
 		uint32_t idx = q->cons & (q->nentries - 1);
 		struct xok_tx_desc d;
 		struct tx_frame t;
 		int err;
 
+		if (*budget == 0)
+			return TX_BUDGET;
 		memcpy(&d, &q->descs[idx], sizeof(d)); /* the app may scribble on the slot */
 		err = tx_validate(x, a, &d, &t);
 		if (err) {
 			struct tx_frame nt;
 
+			(*budget)--;
 			a->tx_rejected++;
+			a->tx_deficit -= XOK_TX_REJECT_COST;
 			app_log(a, "tx", "descriptor %u rejected (%d)", q->cons, err);
 			txq_finish(x, a, q, idx, err,
 				   tx_notify_resolve(x, a, &d, &nt) == 0 ? &nt : NULL);
-		} else {
-			err = tx_send(x, a, &t);
-			if (err == -EAGAIN)
-				return TX_BLOCKED;
-			if (err)
-				a->tx_rejected++;
-			txq_finish(x, a, q, idx, err, err ? &t : NULL);
+			continue;
 		}
-		n++;
+		if ((int64_t)t.len > a->tx_deficit)
+			return TX_DEFICIT;
+		err = tx_send(x, a, &t, true, q->cons);
+		if (err == TX_APP_LIMIT)
+			return TX_LIMIT;
+		if (err == TX_DEV_FULL)
+			return TX_FULL;
+		(*budget)--;
+		if (err) {
+			a->tx_rejected++;
+			a->tx_deficit -= XOK_TX_REJECT_COST;
+		} else {
+			a->tx_deficit -= t.len;
+		}
+		txq_finish(x, a, q, idx, err, err ? &t : NULL);
 	}
-	return q->cons != prod ? TX_MORE : TX_EMPTY;
+	return TX_EMPTY;
 }
 
 /* Queue empty: set need-wakeup, then look once more.  True if it really is idle. */
@@ -371,49 +465,97 @@ static bool txq_idle(struct xokd *x, struct txq *q)
 	return false;
 }
 
+/* The interface's queue is full: push what we queued, reap completions; room now? */
+static bool tx_make_room(struct xokd *x, struct app *a)
+{
+	uint32_t idx = a->txq->cons & (a->txq->nentries - 1);
+	struct iface *ifc;
+	uint32_t ifindex;
+
+	tx_kick_all(x);
+	tx_complete_all(x);
+	ifindex = __atomic_load_n(&a->txq->descs[idx].ifindex, __ATOMIC_RELAXED);
+	ifc = iface_by_index(x, ifindex);
+	return !ifc || !ifc->nports || tx_dev_room(ifc->ports[0]);
+}
+
+static void tx_leave(struct app *a)
+{
+	list_del(&a->txwork_link);
+	a->tx_turn = false;
+	a->tx_deficit = 0;
+}
+
+/*
+ * Deficit round robin (Shreedhar & Varghese) over the apps on x->txwork: the app at the
+ * head starts a turn by adding quantum * weight to its deficit and sends while its next
+ * frame fits; then it goes to the tail (and keeps what is left of the deficit), or leaves
+ * the list when its queue is empty (and loses it).  When the interface's queue is full the
+ * run stops with the head app mid-turn, so the next free slots are its, then the next
+ * app's: nobody gets ahead by being first in the list.
+ */
 void tx_run(struct xokd *x)
 {
-	int rounds;
+	uint32_t budget = XOK_TX_RUN_BUDGET;
+	int stalls = 0;
 
-	for (rounds = 0; rounds < 64 && !list_empty(&x->txwork); rounds++) {
-		struct app *a, *n;
-		bool progress = false;
-		struct list_head more;
+	x->tx_blocked = false;
+	while (!list_empty(&x->txwork)) {
+		struct app *a = list_entry(x->txwork.next, struct app, txwork_link);
+		enum tx_drain r;
 
-		list_init(&more);
-		list_for_each_entry_safe(a, n, &x->txwork, txwork_link)
-		{
-			uint32_t cons0;
-			enum tx_drain r;
-
+		if (!a->txq) {
+			tx_leave(a);
+			continue;
+		}
+		if (!a->tx_turn) {
+			a->tx_turn = true;
+			a->tx_deficit += (int64_t)x->cfg.tx_quantum * a->tx_weight;
+		}
+		r = tx_drain(x, a, &budget);
+		if (r == TX_EMPTY) {
+			if (txq_idle(x, a->txq))
+				tx_leave(a);
+			continue;
+		}
+		if (r == TX_DEFICIT) {
 			list_del(&a->txwork_link);
-			if (!a->txq)
-				continue;
-			cons0 = a->txq->cons;
-			r = tx_drain(x, a, XOK_TX_BATCH);
-			if (a->txq->cons != cons0)
-				progress = true;
-			if (r == TX_EMPTY && txq_idle(x, a->txq))
-				continue;
-			list_add_tail(&a->txwork_link, &more);
+			list_add_tail(&a->txwork_link, &x->txwork);
+			a->tx_turn = false;
+			continue;
 		}
-		/* round-robin: the survivors go again, in the same order */
-		if (!list_empty(&more)) {
-			more.next->prev = &x->txwork;
-			more.prev->next = &x->txwork;
-			x->txwork = more;
+		if (r == TX_LIMIT) {
+			tx_leave(a);
+			a->tx_limited = true; /* tx_finish_frame puts it back */
+			continue;
 		}
-		tx_kick_all(x);
-		tx_complete_all(x);
-		if (!progress)
+		if (r == TX_BOGUS) {
+			tx_leave(a);
+			continue;
+		}
+		if (r == TX_BUDGET)
 			break;
+		/* TX_FULL */
+		if (stalls++ < 4 && tx_make_room(x, a))
+			continue;
+		x->tx_blocked = true;
+		break;
 	}
+	tx_kick_all(x);
 	tx_complete_all(x);
 }
 
-bool tx_busy(const struct xokd *x)
+int tx_timeout(const struct xokd *x)
 {
-	return !list_empty(&x->txwork);
+	uint32_t i;
+
+	if (!list_empty(&x->txwork))
+		return x->tx_blocked ? 1 : 0;
+	for (i = 0; i < x->niface; i++)
+		if (x->ifaces[i].nports && !x->ifaces[i].ports[0]->dead &&
+		    x->ifaces[i].ports[0]->tx_outstanding)
+			return 1;
+	return -1;
 }
 
 void tx_reclaim(struct xokd *x, struct app *a)
@@ -422,6 +564,7 @@ void tx_reclaim(struct xokd *x, struct app *a)
 
 	if (list_linked(&a->txwork_link))
 		list_del(&a->txwork_link);
+	a->tx_limited = false;
 	if (a->txq) {
 		txq_free(x, a->txq);
 		a->txq = NULL;

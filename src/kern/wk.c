@@ -15,14 +15,19 @@
  *
  * All words are resolved to pointers and their regions referenced at installation, so
  * evaluation does no lookups and no bounds checks.
+ *
+ * With XOK_WKPRED_NOTIFY the wakeup is also a 16-byte datagram on the app's control
+ * socket, so that an app can sleep in poll(2) on that socket together with fds of its own
+ * (exos_sys_wait_poll).  It is sent with MSG_DONTWAIT and dropped if the socket is full:
+ * the app re-checks everything after waking anyway, and a note never blocks xokd.
  */
 #include <errno.h>
 #include <limits.h>
+#include <sys/socket.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "kern.h"
@@ -52,21 +57,24 @@ static int wk_word(struct xokd *x, struct app *a, struct wkpred *p, uint32_t reg
 	return 0;
 }
 
+/* Recomputes the earliest armed deadline and re-arms the loop's timer. */
 static void wk_arm(struct xokd *x)
 {
-	struct itimerspec its = {0};
 	uint64_t next = 0;
 	struct app *a;
 
-	list_for_each_entry(a, &x->apps, link) if (a->pred && a->pred->deadline_armed &&
-						   (next == 0 || a->pred->deadline < next)) next =
-	    a->pred->deadline;
-	if (next == x->timer_deadline || x->timer_fd < 0)
-		return;
-	x->timer_deadline = next;
-	its.it_value.tv_sec = (time_t)(next / 1000000000ull);
-	its.it_value.tv_nsec = (long)(next % 1000000000ull);
-	timerfd_settime(x->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	list_for_each_entry(a, &x->apps, link)
+	{
+		if (a->pred && a->pred->deadline_armed && (next == 0 || a->pred->deadline < next))
+			next = a->pred->deadline;
+	}
+	x->wk_deadline = next;
+	loop_arm(x);
+}
+
+uint64_t wk_next(const struct xokd *x)
+{
+	return x->wk_deadline;
 }
 
 int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
@@ -81,7 +89,7 @@ int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep
 	(void)fd;
 	(void)rep;
 	(void)rep_fd;
-	if (m->pad || m->nterms > XOK_WK_TERMS_MAX ||
+	if ((m->flags & ~(uint32_t)XOK_WKPRED_NOTIFY) || m->nterms > XOK_WK_TERMS_MAX ||
 	    !ctl_pad_zero(&m->terms[m->nterms],
 			  (XOK_WK_TERMS_MAX - m->nterms) * sizeof(struct xok_wk_term)))
 		return -EINVAL;
@@ -130,6 +138,7 @@ int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep
 		w->product = t->product;
 	}
 	p->nterms = m->nterms;
+	p->flags = m->flags;
 	p->deadline = m->timeout_ns;
 	p->deadline_armed = m->timeout_ns != 0;
 	if (a->pred)
@@ -197,6 +206,13 @@ static void wk_check(struct app *a, uint64_t now)
 	__atomic_store_n(p->sleeping, 0, __ATOMIC_RELAXED);
 	__atomic_fetch_add(p->seq, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, p->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	if ((p->flags & XOK_WKPRED_NOTIFY) && a->fd >= 0) {
+		struct xok_msg note = {.magic = XOK_ABI_MAGIC,
+				       .version = XOK_ABI_VERSION,
+				       .op = XOK_OP_WAKE_NOTE};
+
+		send(a->fd, &note, sizeof(note), MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 	a->wakeups++;
 }
 
@@ -220,12 +236,9 @@ void wk_run(struct xokd *x)
 
 void wk_timer(struct xokd *x)
 {
-	uint64_t v, now = now_mono_ns();
+	uint64_t now = now_mono_ns();
 	struct app *a;
 
-	while (read(x->timer_fd, &v, sizeof(v)) == sizeof(v))
-		;
-	x->timer_deadline = 0;
 	list_for_each_entry(a, &x->apps, link)
 	{
 		if (!a->pred || !a->pred->deadline_armed || a->pred->deadline > now)
@@ -250,6 +263,20 @@ void wk_table_changed(struct xokd *x, struct region *table)
 				wk_touch(x, a);
 				break;
 			}
+	}
+}
+
+void wk_shutdown(struct xokd *x)
+{
+	struct app *a;
+
+	/* apps sleeping on xokd should notice it is gone now, not at their next timeout */
+	list_for_each_entry(a, &x->apps, link)
+	{
+		if (!a->pred)
+			continue;
+		__atomic_fetch_add(a->pred->seq, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, a->pred->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	}
 }
 

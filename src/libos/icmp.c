@@ -127,7 +127,7 @@ int icmp_echo_enable(struct exos_stack *s)
 	if (icmp_filter_base(&f, s->ifs[0].addr) < 0 ||
 	    dpf_add_match(&f, 0, 1, 0xff, ICMP_ECHO_REQUEST) < 0)
 		return -EINVAL;
-	return stack_filter_insert(s, &f, &s->echo_filter);
+	return stack_filter_insert(s, &f, &s->echo_filter, NULL);
 }
 
 int icmp_error_filter(struct exos_stack *s, uint32_t laddr, uint8_t proto, uint16_t port,
@@ -152,5 +152,5 @@ int icmp_error_filter(struct exos_stack *s, uint32_t laddr, uint8_t proto, uint1
 		err |= dpf_add_match(&f, 2, 2, 0xffff, ntohs(rport));
 	if (err)
 		return -EINVAL;
-	return stack_filter_insert(s, &f, id);
+	return stack_filter_insert(s, &f, id, NULL);
 }

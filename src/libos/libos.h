@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/types.h>
 
 #include <exos/exos.h>
 #include <exos/sys.h>
@@ -197,6 +198,12 @@ struct exos_stack {
 	uint64_t socks;	      /* socket layer descriptors */
 	uint64_t rng;
 	struct exos_stack_stats st;
+
+	/* process exit (exit.c): the stacks of this process, and what exit is doing */
+	struct exos_stack *open_next;
+	pid_t pid;     /* the process that opened it: a forked child does not exit for it */
+	bool exiting;  /* exit hook running: listeners take no new connections */
+	uint32_t linger_sec; /* socket layer: the longest SO_LINGER of a socket closed at exit */
 };
 
 /* ---- stack.c ---- */
@@ -205,9 +212,12 @@ uint32_t stack_random(struct exos_stack *s);
 const struct exos_iface *stack_iface_by_addr(const struct exos_stack *s, uint32_t addr);
 const struct exos_iface *stack_iface_by_index(const struct exos_stack *s, uint32_t ifindex);
 bool stack_is_local(const struct exos_stack *s, uint32_t addr);
-int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id);
+/* Installs f delivering to the stack's ring; its capability to *cap unless cap is NULL. */
+int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id,
+			struct xok_cap *cap);
 /* The same for a filter claiming a port: -EADDRINUSE when somebody has it. */
-int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id);
+int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id,
+		       struct xok_cap *cap);
 void stack_filter_delete(struct exos_stack *s, uint32_t id);
 void stack_end_batch(struct exos_stack *s);
 /* After an API call: send what it produced, unless we are inside the poll loop (a
@@ -220,6 +230,27 @@ static inline void stack_api_done(struct exos_stack *s)
 /* Runs one wait step for a blocking call: polls, then sleeps until something happens or
  * deadline (0 = none).  Returns 0, -ETIMEDOUT (deadline), -EINTR, -EPIPE. */
 int stack_block(struct exos_stack *s, uint64_t deadline);
+
+/* ---- exit.c ---- */
+void exit_register(struct exos_stack *s);   /* exos_stack_open: hook process exit */
+void exit_unregister(struct exos_stack *s); /* exos_stack_close */
+/* A signal exos_stack_handoff_on_signals caught: exit now (from a safe point). */
+void exit_check_signal(struct exos_stack *s);
+
+/* ---- handoff.c ---- */
+struct twd_rec;
+/* Hands s's closing connections (TIME_WAIT, and closing ones with nothing but their FIN
+ * outstanding) to twd; those twd took are forgotten here (their filters' references
+ * dropped too unless process_exit).  Returns how many twd took (0 if it does not run),
+ * and in *left how many closing connections remain. */
+int handoff_stack(struct exos_stack *s, bool process_exit, uint32_t *left);
+/* Listen: twd may hold the port (a previous process's connections).  0 and the port's
+ * filter (id, cap; TIME_WAIT blocks adopted) when twd gave it; -ENOENT when it holds
+ * nothing there (any more). */
+int handoff_take_port(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t *id,
+		      struct xok_cap *cap);
+/* twd's socket: $XOK_TWD_SOCKET or TWD_SOCKET_DEFAULT. */
+const char *handoff_socket_path(void);
 
 /* ---- timer.c ---- */
 void timer_init(struct exos_timer *t, void (*fn)(struct exos_stack *, struct exos_timer *));

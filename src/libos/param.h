@@ -77,4 +77,10 @@
 #define TCP_SEG_PIECES	     8	 /* send requests one segment may gather from */
 #define TCP_ACK_HOLD_DEFAULT_US 40000
 
+/* ---- process exit (exit.c, handoff.c) ---- */
+#define EXIT_DRAIN_NS	     (2 * NSEC_PER_SEC)	 /* unacknowledged data gets this long (or the
+						  * longest SO_LINGER) before the hand-off */
+#define EXIT_SLICE_NS	     (10 * NSEC_PER_MSEC) /* wait step when several stacks exit */
+#define HANDOFF_TIMEOUT_MS   5000 /* twd's answer to one message */
+
 #endif /* EXOS_PARAM_H */

@@ -305,6 +305,21 @@ EXOS_API int exos_close(int fd)
 	return 0;
 }
 
+void sock_exit_close_all(struct exos_stack *s)
+{
+	for (int i = 0; i < nfd; i++) {
+		struct exos_sock *so = fdtab[i];
+		if (!so || so->s != s)
+			continue;
+		/* Closed as the kernel closes descriptors at exit: no waiting per socket (the
+		 * exit hook drains them together, as long as the longest SO_LINGER). */
+		if (so->linger_on && so->linger_sec > 0)
+			s->linger_sec = MAX(s->linger_sec, (uint32_t)so->linger_sec);
+		so->nonblock = true;
+		exos_close(so->fd);
+	}
+}
+
 static int opt_int(const void *val, socklen_t len, int *out)
 {
 	if (!val || len < sizeof(int))

@@ -61,6 +61,8 @@ int sock_errno(int err);	     /* -1 with errno = -err */
 uint64_t sock_deadline(const struct exos_sock *so, uint64_t timeo, int flags);
 int sock_sockaddr_in(const struct sockaddr *addr, socklen_t len, uint32_t *ip, uint16_t *port);
 void sock_fill_addr(struct sockaddr *addr, socklen_t *len, uint32_t ip, uint16_t port);
+/* Process exit: closes every descriptor of stack s (exit.c). */
+void sock_exit_close_all(struct exos_stack *s);
 
 /* ---- socket_tcp.c ---- */
 int sock_tcp_bind(struct exos_sock *so);

@@ -54,7 +54,8 @@ bool stack_is_local(const struct exos_stack *s, uint32_t addr)
 	return stack_iface_by_addr(s, addr) != NULL;
 }
 
-int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id)
+int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id,
+			struct xok_cap *cap)
 {
 	struct exos_filter_id fid;
 	int err = exos_filter_insert(s->sys, s->ring, 0, 0, f, &fid);
@@ -62,13 +63,16 @@ int stack_filter_insert(struct exos_stack *s, const struct dpf_filter *f, uint32
 	if (err < 0)
 		return err;
 	*id = fid.id;
+	if (cap)
+		*cap = fid.cap;
 	s->filters++;
 	return 0;
 }
 
-int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id)
+int stack_filter_claim(struct exos_stack *s, const struct dpf_filter *f, uint32_t *id,
+		       struct xok_cap *cap)
 {
-	int err = stack_filter_insert(s, f, id);
+	int err = stack_filter_insert(s, f, id, cap);
 
 	/* Equal to, overlapping or refining somebody else's filter: the port is taken. */
 	if (err == -EEXIST || err == -EBUSY || err == -EACCES || err == -EPERM)
@@ -174,6 +178,7 @@ EXOS_API int exos_stack_open(const struct exos_stack_opts *opts, struct exos_sta
 		if (err < 0)
 			goto fail_tcp;
 	}
+	exit_register(s);
 	*out = s;
 	return 0;
 
@@ -202,7 +207,12 @@ EXOS_API void exos_stack_close(struct exos_stack *s)
 		return;
 	if (default_stack == s)
 		default_stack = NULL;
+	exit_unregister(s);
 	stack_clock(s);
+	/* TIME_WAIT, and closing connections with only their FIN outstanding, go to twd
+	 * when it runs (handoff.c); the rest are reset. */
+	uint32_t left;
+	handoff_stack(s, false, &left);
 	tcp_destroy(s);
 	udp_destroy(s);
 	stack_filter_delete(s, s->echo_filter);
@@ -277,6 +287,7 @@ EXOS_API int exos_stack_poll(struct exos_stack *s)
 	arp_poll(s);
 	stack_end_batch(s);
 	s->depth--;
+	exit_check_signal(s);
 	return n;
 }
 
@@ -311,6 +322,7 @@ int stack_block(struct exos_stack *s, uint64_t deadline)
 		err = exos_sys_wait(s->sys, d);
 	}
 	exos_stack_poll(s);
+	exit_check_signal(s);
 	if (err == -ETIMEDOUT)
 		return deadline && s->now >= deadline ? -ETIMEDOUT : 0;
 	return err;

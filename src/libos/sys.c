@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,10 +12,6 @@
 #include <unistd.h>
 
 #include "sys_internal.h"
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
 
 int sys_err(int err)
 {
@@ -75,19 +72,23 @@ int sys_call(struct exos_sys *sys, uint16_t op, const void *req, size_t req_len,
 	if (n < 0)
 		return errno == ECONNRESET || errno == ENOTCONN ? -EPIPE : -errno;
 
-	iov.iov_len = sizeof(buf);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	do
-		n = recvmsg(sys->fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == ECONNRESET ? -EPIPE : -errno;
-	if (n == 0)
-		return -EPIPE;
+	for (;;) {
+		iov.iov_len = sizeof(buf);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		do
+			n = recvmsg(sys->fd, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		if (n == 0)
+			return -EPIPE;
+		if (!sys_is_note(buf, (size_t)n))
+			break; /* wake notes (exos_sys_wait_poll) may come before the reply */
+	}
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		    c->cmsg_len >= CMSG_LEN(sizeof(int)))
@@ -118,6 +119,16 @@ int sys_call(struct exos_sys *sys, uint16_t op, const void *req, size_t req_len,
 	return rh.status;
 }
 
+bool sys_is_note(const void *buf, size_t n)
+{
+	struct xok_msg h;
+
+	if (n != sizeof(h))
+		return false;
+	memcpy(&h, buf, sizeof(h));
+	return h.magic == XOK_ABI_MAGIC && h.op == XOK_OP_WAKE_NOTE && h.seq == 0;
+}
+
 /* ---- connection ---- */
 
 EXOS_API int exos_sys_open(const char *path, struct exos_sys **out)
@@ -138,6 +149,12 @@ EXOS_API int exos_sys_open(const char *path, struct exos_sys **out)
 	if (!sys)
 		return sys_err(-ENOMEM);
 	sys->efd = -1;
+	sys->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sys->kick_efd < 0) {
+		err = -errno;
+		free(sys);
+		return sys_err(err);
+	}
 	sys->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sys->fd < 0) {
 		err = -errno;
@@ -170,6 +187,8 @@ EXOS_API void exos_sys_close(struct exos_sys *sys)
 		close(sys->fd); /* xokd reclaims everything of ours */
 	if (sys->efd >= 0)
 		close(sys->efd);
+	if (sys->kick_efd >= 0)
+		close(sys->kick_efd);
 	sys_rings_free(sys);
 	for (i = 0; i < SYS_REGIONS_MAX; i++) {
 		struct exos_region *r = sys->regions[i];
@@ -411,6 +430,10 @@ EXOS_API int exos_table_get(struct exos_sys *sys, enum xok_table t, const void *
 	return 0;
 }
 
+/*
+ * xokd owns the table's memory (abi.h): publishing gets a writable fd of it.  A restarted
+ * publisher gets the same pages back, with what its predecessor wrote.
+ */
 EXOS_API int exos_table_publish(struct exos_sys *sys, enum xok_table t, size_t size, void **base)
 {
 	struct xok_table_req req = {.table = t, .size = size}, rep;
@@ -419,35 +442,23 @@ EXOS_API int exos_table_publish(struct exos_sys *sys, enum xok_table t, size_t s
 
 	if ((unsigned int)t >= XOK_TABLE_NR || size == 0)
 		return sys_err(-EINVAL);
-	fd = sys_memfd(size, F_SEAL_SHRINK | F_SEAL_GROW);
-	if (fd < 0)
-		return sys_err(fd);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		err = -errno;
-		close(fd);
-		return sys_err(err);
-	}
-	/* from now on nobody can map it writable: ours stays the only writable mapping */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	err = sys_call(sys, XOK_OP_TABLE_PUBLISH, &req, sizeof(req), fd, &rep, sizeof(rep), NULL);
+	err = sys_call(sys, XOK_OP_TABLE_PUBLISH, &req, sizeof(req), -1, &rep, sizeof(rep), &fd);
 	if (err)
-		goto fail;
+		return sys_err(err);
+	if (fd < 0 || rep.size < size)
+		return sys_err(fd < 0 ? -EPROTO : -EINVAL);
+	p = mmap(NULL, rep.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	err = -errno;
 	close(fd);
+	if (p == MAP_FAILED)
+		return sys_err(err);
 	if (sys->tables[t].base)
 		munmap((void *)sys->tables[t].base, sys->tables[t].size);
 	sys->tables[t].base = p;
-	sys->tables[t].size = size;
+	sys->tables[t].size = rep.size;
 	sys->tables[t].writable = true;
 	*base = p;
 	return 0;
-fail:
-	munmap(p, size);
-	close(fd);
-	return sys_err(err);
 }
 
 EXOS_API int exos_table_notify(struct exos_sys *sys, enum xok_table t)

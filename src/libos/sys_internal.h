@@ -53,6 +53,10 @@ struct exos_sys {
 	struct sys_watch watches[SYS_WATCHES_MAX];
 	bool pred_dirty; /* rings or watches changed since the last WKPRED */
 	bool pred_installed;
+	bool notes; /* the predicate asks for wake notes (exos_sys_wait_poll) */
+
+	int kick_efd;	   /* exos_sys_kick wakes exos_sys_wait_poll through it */
+	uint32_t kicked;   /* exos_sys_kick was called since the last wait returned */
 
 	struct sys_table tables[XOK_TABLE_NR];
 };
@@ -63,6 +67,7 @@ int sys_err(int err); /* sets errno = -err when err < 0; returns err */
 int sys_call(struct exos_sys *sys, uint16_t op, const void *req, size_t req_len, int fd_in,
 	     void *rep, size_t rep_len, int *fd_out);
 int sys_region_new(struct exos_sys *sys, size_t size, struct exos_region **out);
+bool sys_is_note(const void *buf, size_t n); /* an XOK_OP_WAKE_NOTE datagram */
 
 /* sys_ring.c */
 int sys_txq_setup(struct exos_sys *sys);

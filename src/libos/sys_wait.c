@@ -10,12 +10,22 @@
  * Sleep protocol (see abi.h): read seq; store sleeping = 1; full fence; re-check the
  * condition locally; FUTEX_WAIT(seq, old).  xokd increments seq before waking, so a wakeup
  * between the check and the wait makes FUTEX_WAIT return at once.
+ *
+ * exos_sys_wait_poll sleeps in ppoll(2) instead, on the caller's fds plus the control
+ * socket (the predicate then asks xokd for XOK_OP_WAKE_NOTE datagrams; the socket also
+ * hangs up at once when xokd goes away) plus an eventfd of exos_sys_kick's.  Same
+ * protocol: a note sent after the check makes the socket readable, so ppoll returns.
+ * exos_sys_kick is for other threads and signal handlers: it sets `kicked`, bumps the
+ * futex word and the eventfd -- all async-signal-safe.
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +71,7 @@ int sys_pred_install(struct exos_sys *sys)
 		n++;
 	}
 	req.nterms = n;
+	req.flags = sys->notes ? XOK_WKPRED_NOTIFY : 0;
 	if (n) {
 		err = exos_region_ref(sys, sys->wake, sizeof(*sys->wake), &ref);
 		if (err)
@@ -119,16 +130,51 @@ static bool sys_xokd_gone(const struct exos_sys *sys)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
+static bool sys_take_kick(struct exos_sys *sys)
+{
+	return __atomic_exchange_n(&sys->kicked, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
+EXOS_API int exos_sys_kick(struct exos_sys *sys)
+{
+	uint64_t one = 1;
+	ssize_t n;
+	int e = errno; /* a signal handler must leave errno alone */
+
+	__atomic_store_n(&sys->kicked, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&sys->wake->seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &sys->wake->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	n = write(sys->kick_efd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is already nonzero, the waiter will see it */
+	errno = e;
+	return 0;
+}
+
+/* Prepares a sleep: flush, (re)install the predicate. */
+static int sys_wait_prepare(struct exos_sys *sys, bool notes)
 {
 	int err;
 
 	exos_xmit_flush(sys); /* never sleep on frames xokd has not been told about */
+	if (notes && !sys->notes) {
+		sys->notes = true;
+		sys->pred_dirty = true;
+	}
 	if (sys->pred_dirty) {
 		err = sys_pred_install(sys);
 		if (err)
-			return sys_err(err);
+			return err;
 	}
+	return 0;
+}
+
+EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
+{
+	int err;
+
+	err = sys_wait_prepare(sys, false);
+	if (err)
+		return sys_err(err);
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&sys->wake->seq, __ATOMIC_ACQUIRE);
 		uint64_t now, until;
@@ -137,7 +183,7 @@ EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
 
 		__atomic_store_n(&sys->wake->sleeping, 1, __ATOMIC_SEQ_CST);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (sys_ready(sys)) {
+		if (sys_ready(sys) || sys_take_kick(sys)) {
 			__atomic_store_n(&sys->wake->sleeping, 0, __ATOMIC_RELAXED);
 			return 0;
 		}
@@ -156,8 +202,14 @@ EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
 			    FUTEX_BITSET_MATCH_ANY);
 		err = r < 0 ? errno : 0;
 		__atomic_store_n(&sys->wake->sleeping, 0, __ATOMIC_RELAXED);
-		if (r == 0 || err == EAGAIN)
+		if (r == 0 || err == EAGAIN) {
+			/* woken with nothing to do: a kick, or xokd saying goodbye */
+			if (!sys_ready(sys) && !__atomic_load_n(&sys->kicked, __ATOMIC_ACQUIRE) &&
+			    sys_xokd_gone(sys))
+				return sys_err(-EPIPE);
+			sys_take_kick(sys);
 			return 0;
+		}
 		if (err == EINTR)
 			return sys_err(-EINTR);
 		if (err != ETIMEDOUT)
@@ -167,6 +219,96 @@ EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
 		if (sys_xokd_gone(sys))
 			return sys_err(-EPIPE);
 	}
+}
+
+/* Reads every pending wake note; true if the control socket hung up. */
+static bool sys_drain_notes(struct exos_sys *sys, short revents)
+{
+	_Alignas(16) uint8_t buf[XOK_MSG_MAX];
+	ssize_t n;
+
+	if (revents & POLLIN) {
+		while ((n = recv(sys->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			; /* only notes arrive while no request is outstanding */
+		if (n == 0)
+			return true;
+	}
+	return (revents & (POLLHUP | POLLERR)) != 0;
+}
+
+EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, struct pollfd *fds,
+				nfds_t nfds)
+{
+	struct pollfd stack_pfd[16], *pfd = stack_pfd;
+	uint64_t drain;
+	nfds_t i;
+	int err, r;
+
+	if (nfds > 4096 || (nfds && !fds))
+		return sys_err(-EINVAL);
+	if (nfds + 2 > sizeof(stack_pfd) / sizeof(stack_pfd[0])) {
+		pfd = calloc(nfds + 2, sizeof(*pfd));
+		if (!pfd)
+			return sys_err(-ENOMEM);
+	}
+	err = sys_wait_prepare(sys, true);
+	if (err)
+		goto out;
+	for (i = 0; i < nfds; i++) {
+		pfd[i] = fds[i];
+		fds[i].revents = 0;
+	}
+	pfd[nfds] = (struct pollfd){.fd = sys->fd, .events = POLLIN};
+	pfd[nfds + 1] = (struct pollfd){.fd = sys->kick_efd, .events = POLLIN};
+	for (;;) {
+		uint64_t now;
+		struct timespec ts, *tsp = NULL;
+
+		__atomic_store_n(&sys->wake->sleeping, 1, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (sys_ready(sys) || sys_take_kick(sys)) {
+			__atomic_store_n(&sys->wake->sleeping, 0, __ATOMIC_RELAXED);
+			err = 0;
+			break;
+		}
+		now = exos_now_ns();
+		if (deadline_ns) {
+			uint64_t left = deadline_ns > now ? deadline_ns - now : 0;
+
+			ts.tv_sec = (time_t)(left / 1000000000ull);
+			ts.tv_nsec = (long)(left % 1000000000ull);
+			tsp = &ts;
+		}
+		r = ppoll(pfd, nfds + 2, tsp, NULL);
+		err = r < 0 ? -errno : 0;
+		__atomic_store_n(&sys->wake->sleeping, 0, __ATOMIC_RELAXED);
+		if (r < 0)
+			break;
+		if (pfd[nfds + 1].revents &&
+		    read(sys->kick_efd, &drain, sizeof(drain)) < 0 && errno != EAGAIN) {
+			err = -errno;
+			break;
+		}
+		if (sys_drain_notes(sys, pfd[nfds].revents)) {
+			err = -EPIPE;
+			break;
+		}
+		for (i = 0; i < nfds; i++)
+			fds[i].revents = pfd[i].revents;
+		if (r > 0) { /* a note, a kick or one of the caller's fds */
+			sys_take_kick(sys);
+			err = 0;
+			break;
+		}
+		if (deadline_ns && exos_now_ns() >= deadline_ns) {
+			err = -ETIMEDOUT;
+			break;
+		}
+	}
+out:
+	if (pfd != stack_pfd)
+		free(pfd);
+	return err ? sys_err(err) : 0;
 }
 
 EXOS_API int exos_sys_watch(struct exos_sys *sys, const uint32_t *word, enum xok_wk_op op,

@@ -42,6 +42,14 @@ int tcp_init(struct exos_stack *s)
 	}
 	t->hmask = TCP_HASH_INIT - 1;
 	slab_init(&t->pcb_slab, sizeof(struct exos_tcp));
+	t->msl_ns = TCP_MSL_NS;
+	const char *msl = getenv("EXOS_TCP_MSL_MS");
+	if (msl && *msl) {
+		char *end;
+		unsigned long ms = strtoul(msl, &end, 10);
+		if (!*end && ms >= 1 && ms <= 3600000)
+			t->msl_ns = ms * NSEC_PER_MSEC;
+	}
 	tcp_isn_init(t);
 	s->tcp = t;
 	if (tcp_tw_init(s) < 0) {
@@ -538,7 +546,12 @@ EXOS_API int exos_tcp_listen(struct exos_stack *s, const struct exos_tcp_opts *o
 		err = -EINVAL;
 		goto fail;
 	}
-	err = stack_filter_claim(s, &f, &l->filter_id);
+	/* A previous process's connections on this port may be with twd, under the filter
+	 * we would install: take them back with it (handoff.c). */
+	err = handoff_take_port(s, o.local_addr, htons(o.local_port), &l->filter_id,
+				&l->filter_cap);
+	if (err < 0)
+		err = stack_filter_claim(s, &f, &l->filter_id, &l->filter_cap);
 	if (err < 0)
 		goto fail;
 	l->laddr = o.local_addr;
@@ -577,7 +590,7 @@ static int tcp_claim_port(struct exos_tcp *c, uint16_t lport)
 	if (dpf_filter_tcp_4tuple(&f, ntohl(c->laddr), lport, ntohl(c->raddr), ntohs(c->rport)) <
 	    0)
 		return -EINVAL;
-	err = stack_filter_claim(s, &f, &c->filter_id);
+	err = stack_filter_claim(s, &f, &c->filter_id, &c->filter_cap);
 	if (err < 0)
 		return err;
 	c->lport = htons(lport);
@@ -681,7 +694,7 @@ static void tcp_listener_close(struct exos_tcp *l)
 			dpf_filter_init(&f);
 			if (dpf_filter_tcp_4tuple(&f, ntohl(c->laddr), ntohs(c->lport),
 						  ntohl(c->raddr), ntohs(c->rport)) < 0 ||
-			    stack_filter_insert(l->s, &f, &c->filter_id) < 0)
+			    stack_filter_insert(l->s, &f, &c->filter_id, &c->filter_cap) < 0)
 				c->filter_id = 0; /* its frames will go to strayd: reset */
 		}
 	}

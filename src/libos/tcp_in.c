@@ -148,6 +148,10 @@ static void tcp_input_listen(struct exos_tcp *l, const struct exos_iface *ifc,
 	}
 	if (!(seg->flags & TCP_SYN))
 		return;
+	if (s->exiting) {
+		tcp_send_rst_reply(s, ifc, seg); /* the process is going: the port is closing */
+		return;
+	}
 	if (l->nembryo + l->naccq >= l->backlog) {
 		s->st.tcp_listen_overflow++;
 		return; /* the client retries its SYN */

@@ -126,6 +126,7 @@ struct exos_tcp {
 	const struct exos_iface *ifc;
 	int soft_err;	     /* last ICMP error, for SO_ERROR and connect failures */
 	uint32_t filter_id;  /* our DPF filter (listener, active open), 0 = none */
+	struct xok_cap filter_cap; /* its capability (handed to twd at exit) */
 	uint32_t icmp_filter;
 	void *sock;	     /* the socket layer's object, if any */
 
@@ -231,6 +232,7 @@ struct tcp_seg {
 };
 
 struct tcp_tw;
+struct twd_rec;
 
 /* A segment sent without a connection: resets, TIME_WAIT ACKs. */
 struct tcp_ctl {
@@ -254,6 +256,7 @@ struct tcp_state {
 	struct exos_tcp *ack_list, *out_list, *dead_list, *rel_list;
 	struct slab pcb_slab, tw_slab;
 	bool in_batch;
+	uint64_t msl_ns; /* TIME_WAIT lasts 2 * msl_ns (TCP_MSL_NS, $EXOS_TCP_MSL_MS) */
 	uint32_t hash_seed;
 	uint8_t isn_key[16];
 };
@@ -314,6 +317,18 @@ void tcp_end_batch(struct exos_stack *s);
 void tcp_icmp_error(struct exos_stack *s, int err, const struct ip_hdr *inner,
 		    const uint8_t *l4, size_t len);
 void tcp_accept_established(struct exos_tcp *c);
+/* Process exit: every connection the application still holds is closed as if its
+ * descriptor were (detached first: no more callbacks); embryonic ones are reset. */
+void tcp_exit_close_all(struct exos_stack *s);
+/* Connections still sending data (or a FIN not yet sent): exit drains them first. */
+uint32_t tcp_exit_draining(struct exos_stack *s);
+/* Closing connections of any kind (PCBs past ESTABLISHED and TIME_WAIT blocks). */
+uint32_t tcp_closing_count(struct exos_stack *s);
+/* c's record for twd (false: not hand-over material: data still outstanding, or no
+ * filter delivers it). */
+bool tcp_pcb_rec(struct exos_tcp *c, struct twd_rec *r);
+/* twd took c: forget it without a word on the wire (drop_ref: and our filter reference). */
+void tcp_pcb_forget(struct exos_tcp *c, bool drop_ref);
 void tcp_arp_failed(struct exos_stack *s, uint32_t addr); /* nexthop unresolvable */
 
 /* ---- tcp_in.c ---- */
@@ -399,6 +414,15 @@ void tcp_tw_enter(struct exos_tcp *c);
 bool tcp_tw_input(struct exos_stack *s, const struct exos_iface *ifc, struct tcp_seg *seg);
 bool tcp_tw_exists(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		   uint16_t rport);
+/* For the hand-off to twd (handoff.c): the blocks in expiry order, one block's record
+ * (false: it cannot be handed over - no filter delivers it any more), forgetting a block
+ * twd took (drop_ref: also drop our reference to its filter), adopting one from twd. */
+struct tcp_tw *tcp_tw_first(struct exos_stack *s);
+struct tcp_tw *tcp_tw_next(struct tcp_tw *w);
+bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r);
+void tcp_tw_forget(struct exos_stack *s, struct tcp_tw *w, bool drop_ref);
+int tcp_tw_adopt(struct exos_stack *s, const struct twd_rec *r);
+uint32_t tcp_tw_count(const struct exos_stack *s);
 
 /* ---- tcp_isn.c ---- */
 void tcp_isn_init(struct tcp_state *t);

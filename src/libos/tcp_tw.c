@@ -1,5 +1,6 @@
 /* tcp_tw.c - compact TIME_WAIT blocks: the few values a closed connection still needs */
 #include <stdlib.h>
+#include <exos/twd.h>
 
 #include "tcp_int.h"
 
@@ -8,8 +9,10 @@
  * TIME_WAIT gives up its PCB, buffers and timers and keeps only what answering a
  * retransmitted FIN (or a stray segment) takes, plus its filter when it had its own.  All
  * blocks wait the same 2*MSL, so a FIFO ordered by expiry and one stack timer serve them
- * all.  (A process that exits hands its blocks to twd - the paper's third approach -
- * through the filter capability; that hand-off is twd's side.)
+ * all.  A process that exits hands its blocks to twd - the paper's third approach -
+ * with their filters' capabilities (handoff.c); blocks of connections a listener's filter
+ * delivered go with the listener's filter, and come back (tcp_tw_adopt) to the next
+ * process that listens on the port.
  */
 
 #define TW_TS 0x1 /* timestamps in use */
@@ -24,7 +27,9 @@ struct tcp_tw {
 	uint32_t filter_id, icmp_filter;
 	uint16_t win; /* the window field we last advertised (already scaled down) */
 	uint8_t flags;
+	uint8_t wscale; /* our window scale: win << wscale bytes */
 	uint64_t expire;
+	struct xok_cap cap; /* filter_id's capability */
 };
 
 static void tw_timer_fn(struct exos_stack *s, struct exos_timer *t);
@@ -107,7 +112,7 @@ static void tw_queue_unlink(struct tcp_state *t, struct tcp_tw *w)
 		t->tw_tail = w->qprev;
 }
 
-static void tw_free(struct exos_stack *s, struct tcp_tw *w)
+static void tw_unlink(struct exos_stack *s, struct tcp_tw *w)
 {
 	struct tcp_state *t = s->tcp;
 
@@ -120,9 +125,14 @@ static void tw_free(struct exos_stack *s, struct tcp_tw *w)
 	}
 	t->twcount--;
 	tw_queue_unlink(t, w);
+}
+
+static void tw_free(struct exos_stack *s, struct tcp_tw *w)
+{
+	tw_unlink(s, w);
 	stack_filter_delete(s, w->filter_id);
 	stack_filter_delete(s, w->icmp_filter);
-	slab_put(&t->tw_slab, w);
+	slab_put(&s->tcp->tw_slab, w);
 }
 
 static void tw_timer_rearm(struct exos_stack *s)
@@ -178,10 +188,12 @@ void tcp_tw_enter(struct exos_tcp *c)
 		w->flags = (c->flags & TF_TS_OK) ? TW_TS : 0;
 		uint32_t adv = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 		w->win = (uint16_t)MIN(adv >> c->rcv_wscale, 0xffffu);
+		w->wscale = c->rcv_wscale;
 		w->filter_id = c->filter_id; /* the block keeps the connection's filter */
+		w->cap = c->filter_cap;
 		w->icmp_filter = c->icmp_filter;
 		c->filter_id = c->icmp_filter = 0;
-		w->expire = s->now + 2 * TCP_MSL_NS;
+		w->expire = s->now + 2 * t->msl_ns;
 		struct tcp_tw **b = tw_bucket(t, w->laddr, w->lport, w->raddr, w->rport);
 		w->hnext = *b;
 		*b = w;
@@ -244,7 +256,7 @@ bool tcp_tw_input(struct exos_stack *s, const struct exos_iface *ifc, struct tcp
 	}
 	if (seg->flags & TCP_FIN) {
 		/* The peer retransmitted its FIN: our last ACK was lost.  Restart 2 MSL. */
-		w->expire = s->now + 2 * TCP_MSL_NS;
+		w->expire = s->now + 2 * t->msl_ns;
 		tw_queue_unlink(t, w);
 		tw_queue_append(t, w);
 		tw_timer_rearm(s);
@@ -254,4 +266,126 @@ bool tcp_tw_input(struct exos_stack *s, const struct exos_iface *ifc, struct tcp
 	if ((seg->flags & (TCP_FIN | TCP_SYN)) || seg->len)
 		tw_send_ack(s, w);
 	return true;
+}
+
+/* ---- the hand-off to twd (handoff.c) ---- */
+
+struct tcp_tw *tcp_tw_first(struct exos_stack *s)
+{
+	return s->tcp->tw_head;
+}
+
+struct tcp_tw *tcp_tw_next(struct tcp_tw *w)
+{
+	return w->qnext;
+}
+
+uint32_t tcp_tw_count(const struct exos_stack *s)
+{
+	return s->tcp->twcount;
+}
+
+bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
+{
+	struct route rt;
+
+	memset(r, 0, sizeof(*r));
+	if (w->filter_id) {
+		r->filter = w->filter_id;
+		r->cap = w->cap;
+	} else {
+		/* Demultiplexed by a listener's filter: twd gets the listener's. */
+		struct exos_tcp *l = tcp_listener_lookup(s, w->laddr, w->lport);
+		if (!l || !l->filter_id)
+			return false; /* its listener closed earlier: nothing delivers it */
+		r->filter = l->filter_id;
+		r->cap = l->filter_cap;
+		r->port_laddr = l->laddr;
+		r->flags |= TWD_F_PORT;
+	}
+	if (ip_route(s, w->raddr, &rt) < 0)
+		return false;
+	r->laddr = w->laddr;
+	r->raddr = w->raddr;
+	r->lport = w->lport;
+	r->rport = w->rport;
+	r->ifindex = rt.ifc->ifindex;
+	memcpy(r->lmac, rt.ifc->mac, ETH_ADDR_LEN);
+	if (arp_lookup(s, rt.ifc, rt.nexthop, r->rmac) == 0)
+		r->flags |= TWD_F_MAC;
+	r->state = EXOS_TCP_TIME_WAIT;
+	if (w->flags & TW_TS)
+		r->flags |= TWD_F_TS;
+	r->rcv_wscale = w->wscale;
+	r->win = w->win;
+	r->snd_una = r->snd_nxt = w->snd_nxt;
+	r->fin_seq = w->snd_nxt - 1;
+	r->rcv_nxt = w->rcv_nxt;
+	r->ts_recent = w->ts_recent;
+	r->ts_offset = w->ts_offset;
+	r->expire_ns = w->expire;
+	r->since_ns = w->expire - 2 * s->tcp->msl_ns;
+	return true;
+}
+
+void tcp_tw_forget(struct exos_stack *s, struct tcp_tw *w, bool drop_ref)
+{
+	tw_unlink(s, w);
+	if (drop_ref) {
+		stack_filter_delete(s, w->filter_id);
+		stack_filter_delete(s, w->icmp_filter);
+	} else {
+		/* The process is exiting: xokd drops our references with the rest. */
+		s->filters -= !!w->filter_id + !!w->icmp_filter;
+	}
+	slab_put(&s->tcp->tw_slab, w);
+	tw_timer_rearm(s);
+}
+
+int tcp_tw_adopt(struct exos_stack *s, const struct twd_rec *r)
+{
+	struct tcp_state *t = s->tcp;
+	struct tcp_tw *w, *p;
+
+	if (r->state != EXOS_TCP_TIME_WAIT || r->expire_ns <= s->now ||
+	    tw_lookup(t, r->laddr, r->lport, r->raddr, r->rport) ||
+	    tcp_lookup(s, r->laddr, r->lport, r->raddr, r->rport))
+		return -EINVAL;
+	if (t->twcount > t->twmask)
+		tw_grow(t);
+	w = slab_get(&t->tw_slab);
+	if (!w)
+		return -ENOMEM;
+	w->laddr = r->laddr;
+	w->raddr = r->raddr;
+	w->lport = r->lport;
+	w->rport = r->rport;
+	w->snd_nxt = r->snd_nxt;
+	w->rcv_nxt = r->rcv_nxt;
+	w->ts_recent = r->ts_recent;
+	w->ts_offset = r->ts_offset;
+	w->flags = (r->flags & TWD_F_TS) ? TW_TS : 0;
+	w->win = r->win;
+	w->wscale = r->rcv_wscale;
+	w->expire = MIN(r->expire_ns, s->now + 2 * t->msl_ns);
+	/* no filter of its own: the listener's delivers it */
+	struct tcp_tw **b = tw_bucket(t, w->laddr, w->lport, w->raddr, w->rport);
+	w->hnext = *b;
+	*b = w;
+	t->twcount++;
+	/* keep the queue in expiry order: adopted blocks may end before younger ones */
+	for (p = t->tw_tail; p && p->expire > w->expire; p = p->qprev)
+		;
+	w->qprev = p;
+	w->qnext = p ? p->qnext : t->tw_head;
+	if (w->qnext)
+		w->qnext->qprev = w;
+	else
+		t->tw_tail = w;
+	if (p)
+		p->qnext = w;
+	else
+		t->tw_head = w;
+	tw_timer_rearm(s);
+	return 0;
 }

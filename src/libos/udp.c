@@ -118,7 +118,7 @@ static int udp_claim(struct exos_stack *s, struct exos_udp *u, uint16_t port)
 	dpf_filter_init(&f);
 	if (dpf_filter_udp_port(&f, ntohl(u->laddr), port) < 0)
 		return -EINVAL;
-	err = stack_filter_claim(s, &f, &u->filter_id);
+	err = stack_filter_claim(s, &f, &u->filter_id, NULL);
 	if (err < 0)
 		return err;
 	u->lport = htons(port);

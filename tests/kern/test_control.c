@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kern_test.h"
@@ -145,6 +146,11 @@ static void test_body_lengths(void **state)
 	unsigned int op;
 
 	for (op = 0; op < XOK_OP_NR; op++) {
+		if (op == XOK_OP_WAKE_NOTE) { /* xokd -> app only: not a request */
+			assert_int_equal(kt_call(x, a, (uint16_t)op, zero, 0, -1, NULL, 0),
+					 -ENOSYS);
+			continue;
+		}
 		if (sizes[op])
 			assert_int_equal(
 			    kt_call(x, a, (uint16_t)op, zero, sizes[op] - 1, -1, NULL, 0), -EINVAL);
@@ -548,6 +554,7 @@ static void test_net_xmit(void **state)
 	breg = kt_region(x, b, 65536, NULL);
 	assert_null(region_lookup(a, breg));
 	x->tx_hook = tx_hook;
+	x->cfg.unchecked_tx = true; /* the gather mechanics; test_checked_tx does the checks */
 	for (i = 0; i < 1000; i++)
 		base[4096 + i] = (uint8_t)i;
 	memset(&ok, 0, sizeof(ok));
@@ -614,10 +621,18 @@ static void test_net_xmit(void **state)
 	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
 	tx_complete(x, x->ifaces[0].ports[0]);
 	assert_int_equal(a->tx_inflight, 0);
-	/* in-flight limit */
-	for (i = 0; i < XOK_APP_TX_INFLIGHT_MAX; i++)
+	/* the interface's queue holds XOK_TX_DEVQ_MAX frames */
+	for (i = 0; i < XOK_TX_DEVQ_MAX; i++)
 		assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
 	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), -EAGAIN);
+	assert_int_equal(a->limit_hits, 0); /* not the app's limit */
+	tx_complete(x, x->ifaces[0].ports[0]);
+	/* the app's in-flight limit (--limit txq=) */
+	x->cfg.limits.txq = 10;
+	for (i = 0; i < 10; i++)
+		assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
+	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), -EAGAIN);
+	assert_int_equal(a->limit_hits, 1);
 	tx_complete(x, x->ifaces[0].ports[0]);
 	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
 	tx_complete(x, x->ifaces[0].ports[0]);
@@ -636,6 +651,7 @@ static void test_txq(void **state)
 	int efd;
 
 	x->tx_hook = tx_hook;
+	x->cfg.unchecked_tx = true;
 	tx_seen_count = 0;
 	ok.at = (struct xok_ref){reg, 0, 4096};
 	ok.nentries = 64;
@@ -681,7 +697,7 @@ static void test_txq(void **state)
 	assert_int_equal(tx_seen_count, 1);
 	assert_int_equal(*notify, 0); /* rejected: at once; sent: at completion (tx_run) */
 	assert_int_equal(hdr->flags, XOK_TXQ_NEED_WAKEUP);
-	assert_false(tx_busy(x));
+	assert_int_equal(tx_timeout(x), -1);
 	/* a bogus prod far ahead of cons is ignored, not walked */
 	xok_store_release(&hdr->prod, 2 + 1000);
 	tx_kick(x, a);
@@ -722,7 +738,7 @@ static void test_wkpred_fields(void **state)
 		stmt;                                                                              \
 		assert_int_equal(KT_CALL0(x, a, XOK_OP_WKPRED, &m), want);                         \
 	} while (0)
-	WP(m.pad = 1, -EINVAL);
+	WP(m.flags = 2, -EINVAL);
 	WP(m.nterms = XOK_WK_TERMS_MAX + 1, -EINVAL);
 	WP(m.terms[2].op = 1, -EINVAL); /* past nterms */
 	WP(m.wake.pad = 1, -EINVAL);
@@ -735,7 +751,7 @@ static void test_wkpred_fields(void **state)
 	WP(m.terms[0].lhs.offset = 8192, -EINVAL);
 	WP(m.terms[0].lhs.offset = UINT64_MAX - 1, -EINVAL);
 	WP(m.terms[0].lhs.region = 5, -ENOENT);
-	WP(m.terms[0].lhs.region = XOK_REGION_TABLE(0), -ENOENT); /* not published */
+	WP(m.terms[0].lhs.region = XOK_REGION_TABLE(XOK_TABLE_NR), -ENOENT); /* no such table */
 	WP(m.terms[0].op = XOK_WK_OP_NR, -EINVAL);
 	WP(m.terms[0].product = XOK_WK_TERMS_MAX, -EINVAL);
 	WP(m.terms[0].rhs = (uint64_t)UINT32_MAX + 1, -EINVAL);
@@ -797,62 +813,75 @@ static void test_info_stats(void **state)
 static void test_tables(void **state)
 {
 	struct xokd *x = *state;
-	struct app *a = kt_app(x, 1000), *root = kt_app(x, 0);
-	struct xok_table_req m = {0}, r;
+	struct app *a = kt_app(x, 1000), *root = kt_app(x, 0), *root2 = kt_app(x, 0);
+	struct xok_table_req m = {0}, r, g = {.table = XOK_TABLE_ARP};
 	size_t size = (sizeof(struct xok_arp_table) + 4095) & ~(size_t)4095;
-	int fd;
+	struct xok_arp_table *w, *ro_map;
+	struct stat st;
+	int ro;
+
+	/* the table exists from the start, empty: apps that start before arpd get it */
+	assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_GET, &g, &r), 0);
+	assert_int_equal(r.size, size);
+	ro = x->tables[XOK_TABLE_ARP].ro_fd;
+	ro_map = mmap(NULL, size, PROT_READ, MAP_SHARED, ro, 0);
+	assert_true(ro_map != MAP_FAILED);
+	assert_int_equal(ro_map->version, 0);
 
 	m.table = XOK_TABLE_ARP;
-	m.size = size;
-	assert_int_equal(kt_call(x, a, XOK_OP_TABLE_PUBLISH, &m, sizeof(m),
-				 kt_memfd(size, F_SEAL_SHRINK), &r, sizeof(r)),
-			 -EPERM);
+	m.size = sizeof(struct xok_arp_table);
+	assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_PUBLISH, &m, &r), -EPERM);
 	m.table = XOK_TABLE_NR;
-	assert_int_equal(kt_call(x, root, XOK_OP_TABLE_PUBLISH, &m, sizeof(m),
-				 kt_memfd(size, F_SEAL_SHRINK), &r, sizeof(r)),
-			 -EINVAL);
+	assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_PUBLISH, &m, &r), -EINVAL);
 	m.table = XOK_TABLE_ARP;
-	m.size = 64; /* smaller than the table */
-	assert_int_equal(kt_call(x, root, XOK_OP_TABLE_PUBLISH, &m, sizeof(m),
-				 kt_memfd(size, F_SEAL_SHRINK), &r, sizeof(r)),
-			 -EINVAL);
+	m.size = size + 1; /* more than the table */
+	assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_PUBLISH, &m, &r), -EINVAL);
 	m.size = size;
 	m.pad = 1;
+	assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_PUBLISH, &m, &r), -EINVAL);
+	m.pad = 0;
+	/* publishing takes no fd any more: the memory is xokd's */
 	assert_int_equal(kt_call(x, root, XOK_OP_TABLE_PUBLISH, &m, sizeof(m),
 				 kt_memfd(size, F_SEAL_SHRINK), &r, sizeof(r)),
 			 -EINVAL);
-	m.pad = 0;
-	/* GET before publication */
-	{
-		struct xok_table_req g = {.table = XOK_TABLE_ARP};
-
-		assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_GET, &g, &r), -ENOENT);
-	}
-	fd = kt_memfd(size, F_SEAL_SHRINK);
-	assert_int_equal(kt_call(x, root, XOK_OP_TABLE_PUBLISH, &m, sizeof(m), fd, &r, sizeof(r)),
-			 0);
+	assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_PUBLISH, &m, &r), 0);
 	assert_int_equal(r.size, size);
-	{
-		struct xok_table_req g = {.table = XOK_TABLE_ARP};
+	assert_int_equal(x->tables[XOK_TABLE_ARP].publisher, root->id);
+	/* the publisher writes through the fd it got; readers see it in their mapping */
+	w = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 x->tables[XOK_TABLE_ARP].rw_fd, 0);
+	assert_true(w != MAP_FAILED);
+	w->version = 7;
+	assert_int_equal(ro_map->version, 7);
 
-		g.size = 1;
-		assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_GET, &g, &r), -EINVAL);
-		g.size = 0;
-		assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_GET, &g, &r), 0);
-		assert_int_equal(r.size, size);
-		/* only the publisher notifies */
-		assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_NOTIFY, &g, &r), -EPERM);
-		assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_NOTIFY, &g, &r), 0);
-	}
-	/* the read-only fd xokd hands out cannot be written or mapped writable */
+	g.size = 1;
+	assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_GET, &g, &r), -EINVAL);
+	g.size = 0;
+	/* only the publisher notifies */
+	assert_int_equal(KT_CALL(x, a, XOK_OP_TABLE_NOTIFY, &g, &r), -EPERM);
+	assert_int_equal(KT_CALL(x, root, XOK_OP_TABLE_NOTIFY, &g, &r), 0);
+	/* one publisher at a time; when it is gone the next one adopts the same memory */
+	assert_int_equal(KT_CALL(x, root2, XOK_OP_TABLE_PUBLISH, &m, &r), -EBUSY);
+	app_free(x, root);
+	app_reap(x);
+	assert_int_equal(KT_CALL(x, root2, XOK_OP_TABLE_PUBLISH, &m, &r), 0);
+	assert_int_equal(KT_CALL(x, root2, XOK_OP_TABLE_NOTIFY, &g, &r), 0);
+	w->version = 8; /* (the old mapping stands for the new publisher's) */
+	assert_int_equal(ro_map->version, 8);
+	/* the read-only fd xokd hands out cannot be written, mapped writable or truncated,
+	 * and the memfd's mode keeps non-root apps from reopening it writable */
 	{
-		int ro = x->tables[XOK_TABLE_ARP].ro_fd;
 		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0);
 
 		assert_true(p == MAP_FAILED);
 		assert_true(write(ro, "x", 1) < 0);
 		assert_true(ftruncate(ro, 0) < 0);
+		assert_int_equal(fstat(ro, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0444);
+		assert_true(ftruncate(x->tables[XOK_TABLE_ARP].rw_fd, 0) < 0); /* sealed */
 	}
+	munmap(w, size);
+	munmap(ro_map, size);
 }
 
 int main(void)

@@ -7,7 +7,9 @@
  *         [--timeout-ms T] [--linger-ms T]  ring + UDP filter; print N frames (hex, hash,
  *                               ifindex, ns); linger keeps the ring a while afterwards
  *   send  --ifindex I --dst-mac M --src A --dst A --sport P --dport P --payload S
- *         3-piece gather transmit (Ethernet | IP+UDP | payload); waits for the notification
+ *         [--no-claim] 3-piece gather transmit (Ethernet | IP+UDP | payload) after
+ *         installing a UDP filter for the source port (checked transmission: the app
+ *         speaks as itself; --no-claim skips it); waits for the notification
  *   badsend                     transmissions from memory the app did not register
  *   wait  --port P              sleep on the predicate until a frame arrives
  *   pred-timeout --ms T         raw predicate whose xokd-side timeout must wake us
@@ -61,6 +63,7 @@ static struct {
 	int ms;
 	bool sport_filter;
 	int linger_ms;
+	bool no_claim;
 } opt = {.count = 1,
 	 .entry_size = 2048,
 	 .entries = 64,
@@ -250,6 +253,19 @@ static int cmd_send(void)
 		opt.ifindex = info.ifaces[0].ifindex;
 	if (!opt.src)
 		opt.src = ntohl(info.ifaces[0].addr);
+	if (!opt.no_claim) { /* bind the source port: replies to it would reach us */
+		struct exos_filter_id id;
+		struct exos_ring *ring;
+		struct dpf_filter f;
+
+		err = exos_ring_create(sys, 2048, 8, &ring);
+		if (err)
+			die("ring", err);
+		dpf_filter_udp_port(&f, ntohl(info.ifaces[0].addr), (uint16_t)opt.sport);
+		err = exos_filter_insert(sys, ring, 0, 0, &f, &id);
+		if (err)
+			die("claim filter", err);
+	}
 	err = exos_region_create(sys, 65536, &reg);
 	if (err)
 		die("region", err);
@@ -735,6 +751,7 @@ int main(int argc, char **argv)
 	    {"ms", required_argument, NULL, 'M'},
 	    {"sport-filter", no_argument, NULL, 'F'},
 	    {"linger-ms", required_argument, NULL, 'L'},
+	    {"no-claim", no_argument, NULL, 'C'},
 	    {0},
 	};
 	const char *cmd;
@@ -813,6 +830,9 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			opt.linger_ms = atoi(optarg);
+			break;
+		case 'C':
+			opt.no_claim = true;
 			break;
 		default:
 			return 2;

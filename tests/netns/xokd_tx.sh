@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # xokd_tx.sh - transmit path: a 3-piece gather frame reaches Linux as one frame and the
-# notification word is decremented; memory the app did not register cannot be sent.
+# notification word is decremented; memory the app did not register cannot be sent;
+# checked transmission refuses a frame from a port the app does not hold, and
+# --unchecked-tx lets it through.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/xokd_common.sh"
 xt_require_root
@@ -63,4 +65,20 @@ cat "$XT_TMP/bad.out"
 xt_check "all 5 transmissions from unregistered memory rejected" \
 	grep -q "badsend rejected=5 of 5" "$XT_TMP/bad.out"
 xt_check "xokd still running" kill -0 "$XOKD_PID"
+
+# checked transmission: a source port the app holds no filter for is refused (EPERM = 1)
+"$XOK_TESTAPP" send --socket "$SOCK" --no-claim --dst-mac "$MAC_B" --dst "$XT_ADDR_B" \
+	--sport 5556 --dport 9000 --payload "not mine" >"$XT_TMP/noclaim.out" 2>&1
+cat "$XT_TMP/noclaim.out"
+xt_check "unclaimed source port: refused with EPERM, notified" \
+	grep -q "sent len=50 notify=0 status=1" "$XT_TMP/noclaim.out"
+xt_check "xokd logged the refusal" grep -q "refused by checked transmission" "$XT_TMP/xokd.log"
+# the paper's behaviour with --unchecked-tx
+xt_stop "$XOKD_PID" TERM 5
+xk_start_xokd --unchecked-tx || xt_die "xokd --unchecked-tx did not start"
+xt_check "--unchecked-tx is announced" grep -q "UNCHECKED transmission" "$XT_TMP/xokd.log"
+"$XOK_TESTAPP" send --socket "$SOCK" --no-claim --dst-mac "$MAC_B" --dst "$XT_ADDR_B" \
+	--sport 5556 --dport 9000 --payload "not mine" >"$XT_TMP/unchecked.out" 2>&1
+xt_check "--unchecked-tx: the same frame goes out" \
+	grep -q "sent len=50 notify=0 status=0" "$XT_TMP/unchecked.out"
 xt_finish

@@ -287,9 +287,7 @@ int splice_run(struct splicefwd *s, volatile sig_atomic_t *stop, volatile sig_at
 			else
 				pair_end(s, p, v == PAIR_ABORT);
 		}
-		/* pairs accepted below go after the survivors */
-		memmove(&s->pairs[live], &s->pairs[np], (s->npairs - np) * sizeof(*s->pairs));
-		s->npairs = live + (s->npairs - np);
+		s->npairs = live; /* pairs accepted below go after the survivors */
 		if (fds[0].revents & POLLIN)
 			for (int k = 0; k < SPLICE_ACCEPT_BURST; k++)
 				if (splice_accept_one(s) == -EAGAIN)

@@ -91,8 +91,8 @@ static void usage(FILE *f, const struct swamp_transport_desc *desc)
 	    (desc->caps & SWAMP_CAP_RESOLVE) ? "an IPv4 address or a host name"
 					     : "a dotted IPv4 address",
 	    SWAMP_CONNS_DEFAULT, SWAMP_DURATION_S_DEFAULT, swamp_driver_names,
-	    SWAMP_SURGE_THINK_MS_DEFAULT, merge, no_cksum, SWAMP_TIMEOUT_MS_DEFAULT,
-	    XOK_SOCKET_ENV, XOK_SOCKET_DEFAULT, xok);
+	    SWAMP_SURGE_THINK_MS_DEFAULT, merge, no_cksum, SWAMP_TIMEOUT_MS_DEFAULT, XOK_SOCKET_ENV,
+	    XOK_SOCKET_DEFAULT, xok);
 }
 
 __attribute__((format(printf, 2, 3))) static int bad(const struct swamp_transport_desc *desc,

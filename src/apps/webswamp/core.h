@@ -72,7 +72,7 @@ struct swamp_opts {
 	bool json;
 	const char *driver;
 	const char *docset;
-	const char *trace; /* file to log every task handed out, or NULL */
+	const char *trace;	/* file to log every task handed out, or NULL */
 	const char *xok_socket; /* --socket: xokd's control socket (NULL: $XOK_SOCKET) */
 	const char *url;
 };

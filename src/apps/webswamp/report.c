@@ -99,9 +99,10 @@ void swamp_report_text(FILE *f, const struct swamp_report *r)
 		(double)st->cpu_user_ns / 1e9, (double)st->cpu_sys_ns / 1e9,
 		st->requests ? cpu / 1e3 / (double)st->requests : 0.0);
 	if (st->have_packets)
-		fprintf(f, "  Packets: %" PRIu64 " sent, %" PRIu64 " received, %.2f/%.2f per request\n",
-			st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
-			per_req(st->rx_packets, st->requests));
+		fprintf(
+		    f, "  Packets: %" PRIu64 " sent, %" PRIu64 " received, %.2f/%.2f per request\n",
+		    st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
+		    per_req(st->rx_packets, st->requests));
 	fprintf(f, "Requests/sec: %10.2f\n", per_sec(st->requests, st->elapsed_ns));
 	fprintf(f, "Transfer/sec: %10s\n",
 		fmt_bytes(a, sizeof(a), per_sec(st->bytes, st->elapsed_ns)));
@@ -163,8 +164,7 @@ void swamp_report_json(FILE *f, const struct swamp_report *r)
 			", \"tx_per_request\": %.3f, \"rx_per_request\": %.3f},\n",
 			st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
 			per_req(st->rx_packets, st->requests));
-	fprintf(f,
-		"  \"cpu\": {\"user_s\": %.6f, \"sys_s\": %.6f, \"us_per_request\": %.3f}\n}\n",
+	fprintf(f, "  \"cpu\": {\"user_s\": %.6f, \"sys_s\": %.6f, \"us_per_request\": %.3f}\n}\n",
 		st->cpu_user_ns / 1e9, st->cpu_sys_ns / 1e9,
 		st->requests ? cpu_us / (double)st->requests : 0.0);
 }

@@ -22,7 +22,8 @@ int swamp_exos_open(const char *prog, const struct swamp_opts *o, struct exos_st
 	int rc = exos_stack_open(&so, out);
 
 	if (rc < 0)
-		fprintf(stderr, "%s: cannot open a libOS stack on xokd at %s: %s (is xokd running? "
+		fprintf(stderr,
+			"%s: cannot open a libOS stack on xokd at %s: %s (is xokd running? "
 			"see --socket)\n",
 			prog, path && *path ? path : XOK_SOCKET_DEFAULT, strerror(-rc));
 	return rc;
@@ -61,9 +62,13 @@ void swamp_exos_warn_ports(const char *prog, int rc)
 		return;
 	warned = true;
 	if (rc == -EADDRNOTAVAIL)
-		fprintf(stderr, "%s: connect: no free local port (every ephemeral port tried is "
-			"busy here or in xokd)\n", prog);
+		fprintf(stderr,
+			"%s: connect: no free local port (every ephemeral port tried is "
+			"busy here or in xokd)\n",
+			prog);
 	else
-		fprintf(stderr, "%s: connect: xokd refused another filter (each connection, "
-			"and each TIME_WAIT we keep, holds one): use fewer connections\n", prog);
+		fprintf(stderr,
+			"%s: connect: xokd refused another filter (each connection, "
+			"and each TIME_WAIT we keep, holds one): use fewer connections\n",
+			prog);
 }

@@ -36,8 +36,8 @@ struct sock_tp {
 	struct exos_stack *s;
 	struct sockaddr_in addr;
 	uint32_t n;
-	struct pollfd *pfd;	 /* 2n: the core's sockets, then the lingering ones */
-	uint64_t *linger_end;	 /* n */
+	struct pollfd *pfd;   /* 2n: the core's sockets, then the lingering ones */
+	uint64_t *linger_end; /* n */
 	uint32_t nlinger;
 	struct swamp_conn *reading; /* the client whose bytes are being counted */
 	char scratch[SWAMP_SCRATCH_SIZE] __attribute__((aligned(64)));

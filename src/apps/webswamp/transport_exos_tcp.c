@@ -37,6 +37,13 @@
  *    GET, ACK, FIN: 5).
  *  - --no-cksum: received checksums are not verified (EXOS_STACK_NO_RX_CSUM and
  *    EXOS_TCP_F_NO_RX_CSUM).
+ *  - No TCP timestamps (EXOS_TCP_F_NO_TS).  A closed loop cycles through the ephemeral
+ *    ports in seconds while the server keeps each in TIME_WAIT for a minute, so most SYNs
+ *    land on a TIME_WAIT, which a server lets through when the SYN's sequence number or
+ *    timestamp is newer.  libexos draws a random timestamp offset per connection, so half
+ *    of those SYNs fail the server's PAWS check (RFC 7323 §5) and wait a 1 s SYN
+ *    retransmission; the sequence number (RFC 6528: a clock plus a hash of the 4-tuple)
+ *    always increases.  One-request connections gain nothing from timestamps anyway.
  *
  * Each emulated client has an etp_conn with two handle slots: `h`, the core's connection,
  * and `lh`, the previous one, lingering.  Callbacks carry the etp_conn and name their
@@ -365,7 +372,7 @@ static int etp_create(const struct swamp_opts *o, const struct swamp_url *u,
 	    .sz = sizeof(et->copts),
 	    .remote_addr = u->addr.sin_addr.s_addr,
 	    .remote_port = ntohs(u->addr.sin_port),
-	    .flags = o->no_cksum ? EXOS_TCP_F_NO_RX_CSUM : 0,
+	    .flags = EXOS_TCP_F_NO_TS | (o->no_cksum ? EXOS_TCP_F_NO_RX_CSUM : 0),
 	};
 	*out = &et->t;
 	return 0;

@@ -34,7 +34,7 @@ static const char usage[] =
 	"  -i, --idle S            forget an established connection after S seconds without\n"
 	"                          packets (default 600)\n"
 	"  -L, --linger S          keep a finished connection (both FINs acknowledged, or a\n"
-	"                          RST) S seconds for late retransmissions (default 2)\n"
+	"                          RST) S seconds for late retransmissions (default 1)\n"
 	"  -P, --ports LO-HI       xfwd's ports toward the backends: an aligned power-of-two\n"
 	"                          block of at least 64 ports (default 61440-65535)\n"
 	"  -r, --return-filter M   range (default): one filter claims the port block;\n"

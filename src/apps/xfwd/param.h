@@ -11,7 +11,7 @@
 #define XFWD_XMIT_SPINS		  4096	   /* full transmit queue: flush+yield this often, then drop */
 #define XFWD_CONNS_DEFAULT	  65536	   /* --max-conns */
 #define XFWD_IDLE_S_DEFAULT	  600	   /* --idle: established connections */
-#define XFWD_LINGER_MS_DEFAULT	  2000	   /* --linger: after both FINs were acked, or a RST */
+#define XFWD_LINGER_MS_DEFAULT	  1000	   /* --linger: after both FINs were acked, or a RST */
 #define XFWD_SYN_TIMEOUT_NS	  30000000000ull /* a SYN the backend never answered */
 #define XFWD_PORTS_DEFAULT_LO	  61440	   /* --ports: our ephemeral ports toward backends, */
 #define XFWD_PORTS_DEFAULT_HI	  65535	   /* outside the libOS's 32768-60999 */

@@ -13,15 +13,20 @@
 #include <xok/abi.h>
 
 static const char usage[] =
-    "usage: xokctl apps|filters|rings|stats [--json] [--socket PATH]\n"
+    "usage: xokctl apps|filters|rings|tx|impair|stats [--json] [--socket PATH]\n"
     "\n"
     "  apps      connected applications: pid, uid, regions, rings, filters, transmit and\n"
     "            control counters, wakeups\n"
     "  filters   the filter tree (children indented under the filter they refine) with\n"
     "            owners, delivery rings, references and hit counts; then copy filters\n"
     "  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
+    "  tx        per app: transmit weight, bytes sent, frames refused by checked\n"
+    "            transmission, queued and in-flight frames, requests refused for the rate\n"
+    "            and by limits\n"
+    "  impair    per interface: frames dropped, duplicated, reordered and delayed by\n"
+    "            xokd --impair, each way\n"
     "  stats     per-interface counters, then rings; with --json everything (interfaces,\n"
-    "            rings, filters, apps) as one JSON object\n"
+    "            rings, filters, apps, apps_tx, impair) as one JSON object\n"
     "\n"
     "  -j, --json         machine-readable output\n"
     "  -s, --socket PATH  xokd's control socket (default $" XOK_SOCKET_ENV
@@ -127,6 +132,11 @@ static const char *const filter_keys[8] = {"hits",	 "bytes", "ring", "refs",
 					   "copy_slot1", NULL,	  NULL,	  NULL};
 static const char *const app_keys[8] = {"regions",   "region_bytes", "rings",	     "filters",
 					"tx_frames", "tx_rejected",  "ctl_requests", "wakeups"};
+static const char *const app_tx_keys[8] = {"tx_bytes",	    "tx_denied",  "txq_backlog",
+					   "tx_inflight",   "ctl_throttled", "limit_hits",
+					   "deficit",	    NULL};
+static const char *const impair_keys[8] = {"rx_drop", "rx_dup", "rx_reorder", "rx_delay",
+					   "tx_drop", "tx_dup", "tx_reorder", "tx_delay"};
 
 static void json_list(const char *key, const struct recs *rs, const char *id, const char *owner,
 		      const char *parent, const char *flags, const char *const keys[8], bool last)
@@ -168,6 +178,45 @@ static void print_apps(const struct recs *a)
 		       " %9" PRIu64 " %7" PRIu64 " %8" PRIu64 " %8" PRIu64 "%s\n",
 		       r->id, r->owner, r->parent, nm, r->c[0], r->c[1], r->c[2], r->c[3], r->c[4],
 		       r->c[5], r->c[6], r->c[7], r->flags ? "  (privileged)" : "");
+	}
+}
+
+static void print_apps_tx(const struct recs *a)
+{
+	size_t i;
+
+	printf("%-5s %-7s %-16s %6s %12s %8s %8s %8s %9s %8s\n", "APP", "PID", "COMM", "WEIGHT",
+	       "TX_BYTES", "DENIED", "BACKLOG", "INFLIGHT", "THROTTLED", "LIMITS");
+	for (i = 0; i < a->n; i++) {
+		const struct xok_stat_rec *r = &a->r[i];
+		char nm[17];
+
+		name16(nm, r->name);
+		printf("%-5u %-7u %-16s %6u %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+		       " %9" PRIu64 " %8" PRIu64 "\n",
+		       r->id, r->owner, nm, r->flags, r->c[0], r->c[1], r->c[2], r->c[3], r->c[4],
+		       r->c[5]);
+	}
+}
+
+static void print_impair(const struct recs *is)
+{
+	size_t i;
+	int k;
+
+	printf("%-16s %-4s", "IFACE", "ON");
+	for (k = 0; k < 8; k++)
+		printf(" %10s", impair_keys[k]);
+	printf("\n");
+	for (i = 0; i < is->n; i++) {
+		const struct xok_stat_rec *r = &is->r[i];
+		char nm[17];
+
+		name16(nm, r->name);
+		printf("%-16s %-4s", nm, r->flags ? "yes" : "no");
+		for (k = 0; k < 8; k++)
+			printf(" %10" PRIu64, r->c[k]);
+		printf("\n");
 	}
 }
 
@@ -259,7 +308,7 @@ int main(int argc, char **argv)
 	    {0},
 	};
 	const char *socket_path = NULL, *cmd = NULL;
-	struct recs ifs = {0}, rings = {0}, filters = {0}, apps = {0};
+	struct recs ifs = {0}, rings = {0}, filters = {0}, apps = {0}, apps_tx = {0}, imp = {0};
 	bool json = false;
 	int c, err = 0;
 
@@ -285,7 +334,7 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	if (strcmp(cmd, "apps") && strcmp(cmd, "filters") && strcmp(cmd, "rings") &&
-	    strcmp(cmd, "stats")) {
+	    strcmp(cmd, "tx") && strcmp(cmd, "impair") && strcmp(cmd, "stats")) {
 		fprintf(stderr, "xokctl: unknown command %s\n%s", cmd, usage);
 		return 2;
 	}
@@ -311,6 +360,26 @@ int main(int argc, char **argv)
 		} else if (!err) {
 			print_filters(&filters);
 		}
+	} else if (!strcmp(cmd, "tx")) {
+		err = fetch(XOK_STATS_APP_TX, &apps_tx);
+		if (!err && json) {
+			printf("{\n");
+			json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys,
+				  true);
+			printf("}\n");
+		} else if (!err) {
+			print_apps_tx(&apps_tx);
+		}
+	} else if (!strcmp(cmd, "impair")) {
+		err = fetch(XOK_STATS_IMPAIR, &imp);
+		if (!err && json) {
+			printf("{\n");
+			json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys,
+				  true);
+			printf("}\n");
+		} else if (!err) {
+			print_impair(&imp);
+		}
 	} else if (!strcmp(cmd, "rings")) {
 		err = fetch(XOK_STATS_RING, &rings);
 		if (!err && json) {
@@ -329,6 +398,10 @@ int main(int argc, char **argv)
 			err = fetch(XOK_STATS_FILTER, &filters);
 		if (!err && json)
 			err = fetch(XOK_STATS_APP, &apps);
+		if (!err && json)
+			err = fetch(XOK_STATS_APP_TX, &apps_tx);
+		if (!err && json)
+			err = fetch(XOK_STATS_IMPAIR, &imp);
 		if (!err && json) {
 			printf("{\n");
 			json_list("ifaces", &ifs, "ifindex", "owner", "parent", "queues",
@@ -337,7 +410,11 @@ int main(int argc, char **argv)
 				  false);
 			json_list("filters", &filters, "filter", "owner", "parent", "flags",
 				  filter_keys, false);
-			json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, true);
+			json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, false);
+			json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys,
+				  false);
+			json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys,
+				  true);
 			printf("}\n");
 		} else if (!err) {
 			print_ifaces(&ifs);
@@ -349,6 +426,8 @@ int main(int argc, char **argv)
 	free(rings.r);
 	free(filters.r);
 	free(apps.r);
+	free(apps_tx.r);
+	free(imp.r);
 	close(ctl_fd);
 	return err ? 1 : 0;
 }

@@ -379,6 +379,7 @@ struct xokd {
 };
 
 /* ---- log.c ---- */
+extern bool xlog_quiet; /* nothing is logged (fuzzers) */
 void xlog(const char *mod, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xdbg(const struct xokd *x, const char *mod, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -349,6 +349,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	cfg.socket_path = "/nonexistent";
+	xlog_quiet = true;
 	if (xokd_init(&X, &cfg))
 		abort();
 	X.no_bpf = true;

@@ -13,6 +13,7 @@
 # the initial namespace: they only need xokd's socket ($XOK_SOCKET is exported).
 
 : "${XOKD:?path to xokd}" "${ARPD:?path to arpd}" "${STRAYD:?path to strayd}"
+FW_XOKD_EXTRA=()
 
 # fw_topology: the three namespaces and two veth pairs.
 fw_topology() {
@@ -41,11 +42,12 @@ fw_wait_for() {
 	return 1
 }
 
-# fw_start_xokd [PREFIX...]: xokd on both forwarder interfaces (PREFIX: e.g. taskset -c 1);
-# PID in XOKD_PID.
+# fw_start_xokd [PREFIX...]: xokd on both forwarder interfaces (PREFIX: e.g. taskset -c 1),
+# and on more given as FW_XOKD_EXTRA=(--iface IF --addr A/N ...); PID in XOKD_PID.
 fw_start_xokd() {
 	xt_spawn "$NS_X" "$@" "$XOKD" --iface "$FW_IF_XC" --addr "$FW_XC/24" \
-		--iface "$FW_IF_XS" --addr "$FW_XS/24" --socket "$SOCK" >>"$XT_TMP/xokd.log" 2>&1
+		--iface "$FW_IF_XS" --addr "$FW_XS/24" "${FW_XOKD_EXTRA[@]}" --socket "$SOCK" \
+		>>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
 	fw_wait_for "$XT_TMP/xokd.log" "ready" 10 "$XOKD_PID" && [ -S "$SOCK" ] && return 0
 	cat "$XT_TMP/xokd.log" >&2

@@ -162,6 +162,7 @@ xt_stop "$SRV_PID" TERM 2
 
 # ---- FIN_WAIT_2 handed over: Linux closes 2 s after the process exited ----
 linux_server 7300 2 || xt_die "Linux server"
+capture fw2 tcp port 7300
 OUT=$(timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7300 --count 5 --state fin_wait_2 2>&1)
 xt_check "xok-closer exited with 5 connections in FIN_WAIT_2 ($OUT)" grep -q "closed-all .* pcbs=5" <<<"$OUT"
 B=$(twd_stats)
@@ -172,6 +173,7 @@ xt_check "twd took them in FIN_WAIT_2 ($(xd_field "$B" fin_wait_2)), then Linux'
 	bash -c "[ $(xd_field "$B" fin_wait_2) = 5 ] && [ $(xd_field "$A" fin_wait_2) = 0 ] &&
 		[ $(($(xd_field "$A" fin_in) - $(xd_field "$B" fin_in))) -ge 5 ]"
 xt_expect_eq "no Linux socket left in LAST_ACK" "$(last_ack_sockets 7300)" 0
+capture_text fw2 >"$XT_TMP/fw2.txt"
 xt_stop "$SRV_PID" TERM 2
 
 # ---- FIN_WAIT_1 with the FIN unacknowledged: twd retransmits it ----

@@ -44,14 +44,20 @@ cli() {
 	xt_in "$NS_C" "$@"
 }
 
-# start_xfwd NAME ARGS...: an xfwd instance, log $XT_TMP/NAME.log, PID in the variable NAME.
+# start_xfwd NAME ARGS...: an xfwd instance, log appended to $XT_TMP/NAME.log, PID in the
+# variable NAME.
 start_xfwd() {
-	local name=$1
+	local name=$1 log="$XT_TMP/$1.log" n i
 	shift
-	xt_spawn - "$XFWD" --socket "$SOCK" --linger 0.5 --stats "$@" >"$XT_TMP/$name.log" 2>&1
+	n=$(grep -c "xfwd: ready" "$log" 2>/dev/null)
+	xt_spawn - "$XFWD" --socket "$SOCK" --linger 0.5 --stats "$@" >>"$log" 2>&1
 	printf -v "$name" '%s' "$XT_PID"
-	fw_wait_for "$XT_TMP/$name.log" "xfwd: ready" 10 "$XT_PID" && return 0
-	cat "$XT_TMP/$name.log" >&2
+	for i in $(seq 200); do
+		[ "$(grep -c "xfwd: ready" "$log")" -gt "${n:-0}" ] && return 0
+		kill -0 "$XT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$log" >&2
 	return 1
 }
 

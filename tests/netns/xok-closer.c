@@ -189,8 +189,10 @@ int main(int argc, char **argv)
 		}
 	}
 	exos_stack_stats(s, &st);
-	printf("closed-all %llu tw=%llu pcbs=%llu\n", (unsigned long long)realtime_ns(),
-	       (unsigned long long)st.tcp_tw_inuse, (unsigned long long)st.tcp_pcbs_inuse);
+	printf("closed-all %llu tw=%llu pcbs=%llu tx_again=%llu rx=%llu\n",
+	       (unsigned long long)realtime_ns(), (unsigned long long)st.tcp_tw_inuse,
+	       (unsigned long long)st.tcp_pcbs_inuse, (unsigned long long)st.tx_again,
+	       (unsigned long long)st.rx_frames);
 	fflush(stdout);
 	if (sleep_ms) {
 		uint64_t until = exos_now_ns() + (uint64_t)sleep_ms * 1000000ull;

@@ -45,6 +45,8 @@ struct twd_filter {
 	uint32_t ifindex;	 /* port: where resets for closed 4-tuples go */
 	uint8_t lmac[ETH_ADDR_LEN];
 	uint32_t nconns;	 /* connections it delivers */
+	bool dead;		 /* no connection left: on the release queue */
+	struct twd_filter *rnext;
 };
 
 struct twd_conn {
@@ -73,6 +75,8 @@ struct twd {
 	struct twd_conn *conns[TWD_HASH_BUCKETS];
 	struct twd_filter *filters[TWD_HASH_BUCKETS];
 	uint32_t nconns, nfilters;
+	struct twd_filter *rel_head, *rel_tail; /* filters to let go of (twd_release) */
+	uint32_t nrel;
 	struct twd_conn **heap;
 	uint32_t nheap, heapcap;
 	double tokens; /* resets and challenge ACKs */
@@ -114,18 +118,49 @@ static struct twd_filter *filter_find(const struct twd *t, uint32_t id)
 	return f;
 }
 
+/*
+ * A filter nothing needs any more goes on the release queue rather than straight back to
+ * xokd: dropping the last reference makes xokd regenerate its program, milliseconds each,
+ * and a thousand connections ending together must not stop twd answering the others for
+ * seconds.  Until released, its frames still come here and get the closed port's reset.
+ */
 static void filter_put(struct twd *t, struct twd_filter *f)
+{
+	if (f->nconns || f->given || f->dead)
+		return;
+	f->dead = true;
+	f->rnext = NULL;
+	if (t->rel_tail)
+		t->rel_tail->rnext = f;
+	else
+		t->rel_head = f;
+	t->rel_tail = f;
+	t->nrel++;
+	t->nfilters--;
+}
+
+static void filter_release(struct twd *t, struct twd_filter *f)
 {
 	struct twd_filter **pp = &t->filters[f->id % TWD_HASH_BUCKETS];
 
-	if (f->nconns || f->given)
-		return;
 	while (*pp != f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
-	t->nfilters--;
 	t->ops->unref(t->arg, f->id);
 	free(f);
+}
+
+uint32_t twd_release(struct twd *t, uint32_t max)
+{
+	while (max-- && t->rel_head) {
+		struct twd_filter *f = t->rel_head;
+		t->rel_head = f->rnext;
+		if (!t->rel_head)
+			t->rel_tail = NULL;
+		t->nrel--;
+		filter_release(t, f);
+	}
+	return t->nrel;
 }
 
 /* ---- the timer heap (by conn->when) ---- */
@@ -328,7 +363,7 @@ static struct twd_filter *filter_get(struct twd *t, const struct twd_rec *r, int
 	*err = 0;
 	if (f) {
 		/* shared only as the same listener's port filter, and never while given */
-		if (!f->port || !(r->flags & TWD_F_PORT) || f->given || f->lport != r->lport ||
+		if (f->dead || !f->port || !(r->flags & TWD_F_PORT) || f->given || f->lport != r->lport ||
 		    f->port_laddr != r->port_laddr || memcmp(&f->cap, &r->cap, sizeof(f->cap)))
 			*err = -EEXIST;
 		return *err ? NULL : f;
@@ -610,9 +645,10 @@ void twd_input(struct twd *t, uint32_t filter, const uint8_t *frame, uint32_t le
 	}
 	c = *conn_slot(t, s.daddr, s.dport, s.saddr, s.sport);
 	if (!c || c->f != f) {
+		/* a connection that ended (its filter not yet released), or another 4-tuple
+		 * on a port twd holds: CLOSED, RFC 9293 §3.10.7.1 */
 		t->st.rx_stray++;
-		if (f->port && f->lport == s.dport)
-			send_rst_reply(t, f->ifindex, f->lmac, &s, now); /* a closed port */
+		send_rst_reply(t, f->ifindex, f->lmac, &s, now);
 		return;
 	}
 	conn_input(t, c, &s, now);
@@ -713,7 +749,7 @@ int twd_take(struct twd *t, uint32_t laddr, uint16_t lport, struct twd_port *por
 		struct twd_filter *f = t->filters[b], *next;
 		for (; f; f = next) {
 			next = f->hnext;
-			if (!f->port || f->given || f->lport != lport)
+			if (f->dead || !f->port || f->given || f->lport != lport)
 				continue;
 			if (f->port_laddr == laddr && !give) {
 				give = f;
@@ -769,15 +805,17 @@ void twd_free(struct twd *t)
 {
 	if (!t)
 		return;
-	for (uint32_t b = 0; b < TWD_HASH_BUCKETS; b++) {
+	for (uint32_t b = 0; b < TWD_HASH_BUCKETS; b++)
 		while (t->conns[b])
 			conn_end(t, t->conns[b], &t->st.ended_released);
-		while (t->filters[b]) {
-			t->filters[b]->given = false;
-			t->filters[b]->nconns = 0;
-			filter_put(t, t->filters[b]);
+	for (uint32_t b = 0; b < TWD_HASH_BUCKETS; b++) {
+		for (struct twd_filter *f = t->filters[b]; f; f = f->hnext) {
+			f->given = false;
+			f->nconns = 0;
+			filter_put(t, f);
 		}
 	}
+	twd_release(t, UINT32_MAX);
 	free(t->heap);
 	free(t);
 }
@@ -808,6 +846,11 @@ uint32_t twd_count(const struct twd *t, uint32_t *by)
 uint32_t twd_filters(const struct twd *t)
 {
 	return t->nfilters;
+}
+
+uint32_t twd_releasing(const struct twd *t)
+{
+	return t->nrel;
 }
 
 int twd_state(const struct twd *t, uint32_t laddr, uint16_t lport, uint32_t raddr,

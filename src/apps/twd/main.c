@@ -161,8 +161,10 @@ static void run_job(struct twd_job *j, void *arg)
 		twd_note_handoff(m->t, j->n, taken);
 		j->status = 0;
 		if (m->verbose || first_err)
-			fprintf(stderr, "twd: pid %d handed over %u connection%s, %u taken%s%s\n",
+			fprintf(stderr,
+				"twd: pid %d handed over %u connection%s, %u taken in %.1f ms%s%s\n",
 				(int)j->pid, j->n, j->n == 1 ? "" : "s", taken,
+				(double)(exos_now_ns() - now) / 1e6,
 				first_err ? "; first refusal: " : "",
 				first_err ? strerror(-first_err) : "");
 		break;
@@ -204,7 +206,7 @@ static void print_stats(struct twd_main *m)
 #define U(x) (unsigned long long)(x)
 	fprintf(stderr,
 		"twd: stats: conns %u fin_wait_1 %u fin_wait_2 %u closing %u last_ack %u "
-		"time_wait %u filters %u handoffs %llu taken %llu refused %llu rx %llu "
+		"time_wait %u filters %u releasing %u handoffs %llu taken %llu refused %llu rx %llu "
 		"rx_bad %llu rx_stray %llu rx_given %llu acks %llu fin_in %llu fin_rtx %llu "
 		"resets %llu challenge_acks %llu rate_limited %llu paws %llu rst_in %llu "
 		"data_rst %llu syn_reuse %llu syn_old %llu ended_timewait %llu "
@@ -212,7 +214,8 @@ static void print_stats(struct twd_main *m)
 		"ended_data %llu ended_gaveup %llu ended_released %llu takes %llu "
 		"ports_given %llu ports_released %llu tx %llu tx_errors %llu\n",
 		n, by[EXOS_TCP_FIN_WAIT_1], by[EXOS_TCP_FIN_WAIT_2], by[EXOS_TCP_CLOSING],
-		by[EXOS_TCP_LAST_ACK], by[EXOS_TCP_TIME_WAIT], twd_filters(m->t), U(s->handoffs),
+		by[EXOS_TCP_LAST_ACK], by[EXOS_TCP_TIME_WAIT], twd_filters(m->t),
+		twd_releasing(m->t), U(s->handoffs),
 		U(s->taken), U(s->refused), U(s->rx), U(s->rx_bad), U(s->rx_stray),
 		U(s->rx_given), U(s->acks), U(s->fin_in), U(s->fin_rtx), U(s->resets),
 		U(s->challenge_acks), U(s->rate_limited), U(s->paws), U(s->rst_in),
@@ -339,10 +342,14 @@ int main(int argc, char **argv)
 		rx_drain(&m);
 		twd_timers(m.t, exos_now_ns());
 		exos_xmit_flush(m.sys);
+		/* a few filters back to xokd per turn: each costs xokd a recompile */
+		bool more = twd_release(m.t, TWD_RELEASE_BATCH) != 0;
 		now = exos_now_ns();
 		d = twd_next_timer(m.t);
 		if (!d || d > now + TWD_WAIT_MAX_NS)
 			d = now + TWD_WAIT_MAX_NS;
+		if (more)
+			d = now + 1; /* just look at the ring again, then release more */
 		err = exos_sys_wait(m.sys, d);
 		if (err == -EPIPE) {
 			fprintf(stderr, "twd: xokd went away\n");

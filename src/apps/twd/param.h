@@ -23,6 +23,7 @@
 #define TWD_CLIENT_TIMEOUT_MS 5000 /* a client silent this long mid-protocol is dropped */
 #define TWD_WAIT_MAX_NS	     TWD_NSEC_PER_SEC /* the main loop looks at signals this often */
 #define TWD_KICK_NS	     (100 * TWD_NSEC_PER_MSEC) /* the server kicks again (never needed) */
+#define TWD_RELEASE_BATCH    4	  /* filter references dropped per main-loop turn */
 #define TWD_REF_RETRIES	     200  /* xokd's request-rate limit: EAGAIN retried every ms */
 
 #endif /* TWD_PARAM_H */

@@ -90,7 +90,10 @@ const struct twd_stats *twd_stats(const struct twd *t);
 void twd_note_handoff(struct twd *t, uint32_t n, uint32_t taken); /* counters */
 /* Connections held, in total and per enum exos_tcp_state (by[EXOS_TCP_STATE_NR]). */
 uint32_t twd_count(const struct twd *t, uint32_t *by);
-uint32_t twd_filters(const struct twd *t);
+uint32_t twd_filters(const struct twd *t);   /* held for connections */
+uint32_t twd_releasing(const struct twd *t); /* on the release queue */
+/* Lets go of up to max filters nothing needs any more; returns how many remain queued. */
+uint32_t twd_release(struct twd *t, uint32_t max);
 /* Looks a connection up (tests): its state, or -1. */
 int twd_state(const struct twd *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 	      uint16_t rport);

@@ -176,8 +176,8 @@ static void test_sum_units(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_random),	   cmocka_unit_test(test_coalesce),
-	    cmocka_unit_test(test_dedicated),	   cmocka_unit_test(test_backing_fails),
+	    cmocka_unit_test(test_random),    cmocka_unit_test(test_coalesce),
+	    cmocka_unit_test(test_dedicated), cmocka_unit_test(test_backing_fails),
 	    cmocka_unit_test(test_sum_units),
 	};
 

@@ -12,6 +12,7 @@ WRK_CONNS=${XT_WRK_CONNS:-500}
 PORT=8080
 TIMEOUT_S=2 # the server's stall timeout (-t), short to test it quickly
 
+XT_NO_BPF=1 # plain Linux sockets and nginx: no xokd
 xt_require_root
 xt_require_cmds curl nc wrk sha256sum
 xt_init

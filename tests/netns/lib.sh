@@ -55,6 +55,12 @@ xt_require_root() {
 		echo "SKIP: iproute2 with netns support is missing"
 		exit 77
 	fi
+	# scripts/test sets XOK_BPF_BROKEN when this kernel cannot load BPF programs any more;
+	# tests that need no BPF (XT_NO_BPF=1 before this call) still run.
+	if [ -n "${XOK_BPF_BROKEN:-}" ] && [ -z "${XT_NO_BPF:-}" ]; then
+		echo "SKIP: $XOK_BPF_BROKEN"
+		exit 77
+	fi
 }
 
 # Exit 77 (skipped) if any of the named tools is missing.

@@ -12,6 +12,7 @@ SC=${SOCKCLIENT_LINUX:?set SOCKCLIENT_LINUX to the sockclient-linux binary}
 GEN=${WEBSWAMP_GEN:?set WEBSWAMP_GEN to the webswamp-gen binary}
 SECS=${XT_SWAMP_SECONDS:-2}
 
+XT_NO_BPF=1 # plain Linux sockets and nginx: no xokd
 xt_require_root
 xt_require_cmds nginx jq
 xt_init

@@ -123,8 +123,8 @@ struct conn {
 	bool freed;	   /* on_free came: memory released at the end of the loop turn */
 	uint64_t last_ns;  /* last progress */
 	uint64_t req_ns;   /* first byte of the request being received, 0: none */
-	struct conn *prev, *next; /* srv->active, least recent progress first */
-	struct conn *run_next;	  /* srv->runq, or srv->graveyard */
+	struct conn *prev, *next;	  /* srv->active, least recent progress first */
+	struct conn *run_next;		  /* srv->runq, or srv->graveyard */
 	struct conn *all_prev, *all_next; /* srv->all: every conn not yet freed */
 	/* A file a failed send may still gather from (part of its response got queued):
 	 * released at on_free, when no frame refers to anything of ours any more. */
@@ -183,7 +183,7 @@ struct server {
 	struct conn *all;			/* every conn on_free has not released */
 	uint64_t nconns;			/* conns not yet freed */
 	struct server_stats st;
-	uint64_t pinned;	/* responses in flight, all connections (files held) */
+	uint64_t pinned;  /* responses in flight, all connections (files held) */
 	char done_cookie; /* on_sent cookie of responses that hold no file */
 };
 

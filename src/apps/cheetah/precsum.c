@@ -151,7 +151,8 @@ static bool sums_from_index(struct precsum *p, const struct http_file *f, uint32
 	if (cksum_entry_check(e, f->size, f->mtime_ns) || e->seg_count != count) {
 		p->st.stale++;
 		if (p->verbose)
-			fprintf(stderr, "cheetah: precsum: stale sums for %s, computing\n", f->path);
+			fprintf(stderr, "cheetah: precsum: stale sums for %s, computing\n",
+				f->path);
 		return false;
 	}
 	for (uint64_t i = 0; i < count; i++)

@@ -21,7 +21,7 @@
  * memory stays valid until the turn ends, whatever the callbacks did meanwhile).
  */
 
-#define MS 1000000ull
+#define MS	  1000000ull
 #define SPARE_MAX 1024 /* released conns kept for reuse */
 
 struct conn *server_conn_new(struct server *srv, struct exos_tcp *c)
@@ -312,51 +312,60 @@ static double per(uint64_t n, uint64_t d)
 	return d ? (double)n / (double)d : 0.0;
 }
 
+#define U(x) ((unsigned long long)(x))
+
+static void report_stack(const struct server *srv)
+{
+	const struct server_stats *st = &srv->st;
+	struct exos_stack_stats xs;
+
+	exos_stack_stats(srv->stack, &xs);
+	fprintf(stderr,
+		"cheetah: stats: packets per request: %.2f received, %.2f sent, %.2f total "
+		"(%llu rx, %llu tx frames)\n",
+		per(xs.rx_frames, st->requests), per(xs.tx_frames, st->requests),
+		per(xs.rx_frames + xs.tx_frames, st->requests), U(xs.rx_frames), U(xs.tx_frames));
+	fprintf(stderr,
+		"cheetah: stats: tcp: %llu segments in, %llu out, %llu retransmits (%llu fast, "
+		"%llu timeouts), %llu resets out, %llu duplicates in, %llu out of order in\n",
+		U(xs.tcp_in), U(xs.tcp_out), U(xs.tcp_retransmits), U(xs.tcp_fast_retransmits),
+		U(xs.tcp_rto_fired), U(xs.tcp_rst_out), U(xs.tcp_dup_in), U(xs.tcp_ooo_in));
+	fprintf(stderr,
+		"cheetah: stats: drops: %llu rx (csum %llu, not ours %llu), %llu tx (no buffer), "
+		"%llu tx retried, %llu tx errors\n",
+		U(xs.rx_drop_truncated + xs.rx_drop_badeth + xs.rx_drop_badip + xs.rx_drop_notours +
+		  xs.rx_drop_csum + xs.rx_drop_noproto),
+		U(xs.rx_drop_csum), U(xs.rx_drop_notours), U(xs.tx_drop_nobuf), U(xs.tx_again),
+		U(xs.tx_errors));
+}
+
 static void server_report(const struct server *srv)
 {
 	const struct server_stats *st = &srv->st;
 	const struct http_cache_stats *cs = http_cache_stats(srv->cache);
 	const struct precsum_stats *ps = precsum_stats(srv->sums);
 	const struct regmem_stats *ms = regmem_stats(srv->mem);
-	struct exos_stack_stats xs;
 
-	exos_stack_stats(srv->stack, &xs);
 	fprintf(stderr,
-		"cheetah: stats: %llu connections, %llu requests (2xx %llu, 4xx %llu, 5xx %llu)\n"
-		"cheetah: stats: packets per request: %.2f received, %.2f sent, %.2f total "
-		"(%llu rx, %llu tx frames)\n"
-		"cheetah: stats: tcp: %llu segments in, %llu out, %llu retransmits (%llu fast, %llu "
-		"timeouts), %llu resets out, %llu duplicates in, %llu out of order in\n"
-		"cheetah: stats: drops: %llu rx (csum %llu, not ours %llu), %llu tx (no buffer), "
-		"%llu tx retried, %llu tx errors\n"
-		"cheetah: stats: timeouts %llu, slow requests %llu, peer resets %llu, send errors "
-		"%llu\n"
+		"cheetah: stats: %llu connections, %llu requests (2xx %llu, 4xx %llu, 5xx %llu)\n",
+		U(st->conns), U(st->requests), U(st->responses[2]), U(st->responses[4]),
+		U(st->responses[5]));
+	report_stack(srv);
+	fprintf(stderr,
+		"cheetah: stats: timeouts %llu, slow requests %llu, peer resets %llu, "
+		"send errors %llu\n",
+		U(st->timeouts), U(st->slow_requests), U(st->resets), U(st->send_errors));
+	fprintf(stderr,
 		"cheetah: stats: precsum: %llu replies with sums (%llu aligned), sums %llu from "
-		"index, %llu computed, %llu stale\n"
+		"index, %llu computed, %llu stale\n",
+		U(st->precsum_replies), U(st->aligned_replies), U(ps->stored), U(ps->computed),
+		U(ps->stale));
+	fprintf(stderr,
 		"cheetah: stats: cache: %llu hits, %llu loads, %zu files, %zu bytes; registered "
-		"%zu arenas, %zu bytes, peak %zu used\n"
-		"cheetah: stats: copied %llu bytes (--no-cache)\n",
-		(unsigned long long)st->conns, (unsigned long long)st->requests,
-		(unsigned long long)st->responses[2], (unsigned long long)st->responses[4],
-		(unsigned long long)st->responses[5], per(xs.rx_frames, st->requests),
-		per(xs.tx_frames, st->requests), per(xs.rx_frames + xs.tx_frames, st->requests),
-		(unsigned long long)xs.rx_frames, (unsigned long long)xs.tx_frames,
-		(unsigned long long)xs.tcp_in, (unsigned long long)xs.tcp_out,
-		(unsigned long long)xs.tcp_retransmits, (unsigned long long)xs.tcp_fast_retransmits,
-		(unsigned long long)xs.tcp_rto_fired, (unsigned long long)xs.tcp_rst_out,
-		(unsigned long long)xs.tcp_dup_in, (unsigned long long)xs.tcp_ooo_in,
-		(unsigned long long)(xs.rx_drop_truncated + xs.rx_drop_badeth + xs.rx_drop_badip +
-				     xs.rx_drop_notours + xs.rx_drop_csum + xs.rx_drop_noproto),
-		(unsigned long long)xs.rx_drop_csum, (unsigned long long)xs.rx_drop_notours,
-		(unsigned long long)xs.tx_drop_nobuf, (unsigned long long)xs.tx_again,
-		(unsigned long long)xs.tx_errors,
-		(unsigned long long)st->timeouts, (unsigned long long)st->slow_requests,
-		(unsigned long long)st->resets, (unsigned long long)st->send_errors,
-		(unsigned long long)st->precsum_replies, (unsigned long long)st->aligned_replies,
-		(unsigned long long)ps->stored, (unsigned long long)ps->computed,
-		(unsigned long long)ps->stale, (unsigned long long)cs->hits,
-		(unsigned long long)cs->loads, cs->files, cs->bytes, ms->arenas, ms->arena_bytes,
-		ms->peak_bytes, (unsigned long long)st->copy_bytes);
+		"%zu arenas, %zu bytes, peak %zu used\n",
+		U(cs->hits), U(cs->loads), cs->files, cs->bytes, ms->arenas, ms->arena_bytes,
+		ms->peak_bytes);
+	fprintf(stderr, "cheetah: stats: copied %llu bytes (--no-cache)\n", U(st->copy_bytes));
 }
 
 /* ---- the loop ---- */
@@ -393,8 +402,8 @@ int server_run(const struct cheetah_conf *conf, volatile sig_atomic_t *stop)
 	}
 	if (conf->stats)
 		server_report(&srv);
-	fprintf(stderr, "cheetah: exiting after %llu connections, %llu requests\n",
-		(unsigned long long)srv.st.conns, (unsigned long long)srv.st.requests);
+	fprintf(stderr, "cheetah: exiting after %llu connections, %llu requests\n", U(srv.st.conns),
+		U(srv.st.requests));
 	server_teardown(&srv);
 	return err;
 }

@@ -64,8 +64,7 @@ int sock_listen(const char *addr, uint16_t port, int backlog)
 	if (fd < 0)
 		return neg_errno();
 	if (exos_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    exos_bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0 ||
-	    exos_listen(fd, backlog) < 0) {
+	    exos_bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0 || exos_listen(fd, backlog) < 0) {
 		err = neg_errno();
 		exos_close(fd);
 		return err;
@@ -253,8 +252,8 @@ int sock_poll(struct sock_poll *p, struct sock_event *ev, int max, int timeout_m
 		if (!p->fds[i].revents)
 			continue;
 		ready--;
-		ev[got].events =
-		    (uint32_t)p->fds[i].revents & (SOCK_EV_IN | SOCK_EV_OUT | SOCK_EV_ERR | SOCK_EV_HUP);
+		ev[got].events = (uint32_t)p->fds[i].revents &
+				 (SOCK_EV_IN | SOCK_EV_OUT | SOCK_EV_ERR | SOCK_EV_HUP);
 		ev[got].data = p->data[i];
 		got++;
 	}

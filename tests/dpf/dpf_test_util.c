@@ -126,6 +126,33 @@ int prog_time(int prog_fd, const uint8_t *frame, size_t len, uint32_t repeat, do
 	return 0;
 }
 
+/*
+ * Program loads are paced: each load's old program is freed by deferred kernel work that
+ * takes the JIT allocator's lock, and thousands of loads a second can pile up enough of it
+ * to deadlock that allocator until reboot (seen on 6.18).  200 a second keeps the
+ * differential tests and the fuzzer well clear of that.
+ */
+#define LOADS_PER_SEC 200
+
+static void pace_loads(void)
+{
+	static uint64_t next_ns;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (next_ns > now) {
+		uint64_t wait = next_ns - now;
+		struct timespec d = {.tv_sec = (time_t)(wait / 1000000000ull),
+				     .tv_nsec = (long)(wait % 1000000000ull)};
+
+		nanosleep(&d, NULL);
+		now = next_ns;
+	}
+	next_ns = now + 1000000000ull / LOADS_PER_SEC;
+}
+
 int set_load(const struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns)
 {
 	struct dpf_codegen_opts o = {
@@ -139,6 +166,7 @@ int set_load(const struct dpf_set *s, bool linear, enum dpf_unmatched unmatched,
 		return err;
 	if (ninsns)
 		*ninsns = p.ninsns;
+	pace_loads();
 	fd = dpf_prog_load(&p, log, sizeof(log));
 	if (fd < 0) {
 		size_t l = strlen(log);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include "kern.h"
@@ -157,6 +158,20 @@ static int filter_ref_add(struct app *a, struct filter *f)
 	return 0;
 }
 
+/* Waits out the rest of the pacing interval since the previous program load. */
+static void filter_pace(struct xokd *x)
+{
+	uint64_t now = now_mono_ns(), next = x->dpf_last_load_ns + XOK_DPF_MIN_INTERVAL_NS;
+
+	if (x->dpf_last_load_ns && now < next) {
+		struct timespec d = {.tv_sec = 0, .tv_nsec = (long)(next - now)};
+
+		while (nanosleep(&d, &d) && errno == EINTR)
+			;
+	}
+	x->dpf_last_load_ns = now_mono_ns();
+}
+
 int filter_compile(struct xokd *x)
 {
 	static char log[65536];
@@ -166,6 +181,7 @@ int filter_compile(struct xokd *x)
 	x->dpf_dirty = false;
 	if (x->no_bpf)
 		return 0;
+	filter_pace(x);
 	if (dpf_set_count(x->dpf) == 0) {
 		/* nothing to match: an empty slot makes the entry return the unmatched verdict */
 		for (i = 0; i < x->niface; i++)
@@ -209,9 +225,20 @@ int filter_compile(struct xokd *x)
 	return err;
 }
 
+int filter_timeout(const struct xokd *x)
+{
+	uint64_t now, next;
+
+	if (!x->dpf_dirty)
+		return -1;
+	now = now_mono_ns();
+	next = x->dpf_last_load_ns + XOK_DPF_MIN_INTERVAL_NS;
+	return now >= next ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
 void filter_sync(struct xokd *x)
 {
-	if (x->dpf_dirty)
+	if (x->dpf_dirty && filter_timeout(x) == 0)
 		filter_compile(x);
 }
 

@@ -363,6 +363,7 @@ struct xokd {
 	bool dpf_dirty; /* set changed: recompile before sleeping */
 	bool no_bpf;	/* unit tests: never generate or load programs */
 	uint64_t dpf_compiles, dpf_compile_errors;
+	uint64_t dpf_last_load_ns; /* paces program loads: XOK_DPF_MIN_INTERVAL_NS */
 
 	struct table tables[XOK_TABLE_NR];
 
@@ -477,7 +478,8 @@ bool filter_held(struct app *a, struct filter *f); /* a owns or references f */
 void filter_tree(struct xokd *x); /* rebuild parent/child links if the set changed */
 /* Regenerates and installs the DPF program on every interface; 0 or -errno. */
 int filter_compile(struct xokd *x);
-void filter_sync(struct xokd *x); /* filter_compile if the set changed */
+void filter_sync(struct xokd *x); /* filter_compile if the set changed and pacing allows */
+int filter_timeout(const struct xokd *x); /* ms until filter_sync has work, or -1 */
 void filter_reclaim(struct xokd *x, struct app *a);
 
 /* ---- iface.c ---- */

@@ -193,13 +193,23 @@ static void loop_poll_all(struct xokd *x)
 	    list_add_tail(&a->txwork_link, &x->txwork);
 }
 
+/* The epoll timeout: the sooner of transmit work and a coalesced filter rebuild. */
+static int loop_timeout(const struct xokd *x)
+{
+	int t = tx_timeout(x), f = filter_timeout(x);
+
+	if (t < 0)
+		return f;
+	return f < 0 || t < f ? t : f;
+}
+
 int loop_run(struct xokd *x)
 {
 	struct epoll_event evs[XOK_EPOLL_EVENTS];
 	int i, n, timeout;
 
 	while (!x->stop) {
-		timeout = x->cfg.busy_poll ? 0 : tx_timeout(x);
+		timeout = x->cfg.busy_poll ? 0 : loop_timeout(x);
 		n = epoll_wait(x->epfd, evs, XOK_EPOLL_EVENTS, timeout);
 		if (n < 0) {
 			if (errno == EINTR)

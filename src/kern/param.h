@@ -65,6 +65,14 @@
 #define XOK_LISTEN_BACKLOG 128	/* control socket backlog */
 #define XOK_CTL_FDS_MAX	   4	/* fds received per datagram (more fail the request) */
 
+/* ---- program rebuilds ---- */
+/* Least time between two loads of the generated DPF program.  Every load frees the previous
+ * program through deferred kernel work that contends for the JIT allocator's lock; thousands
+ * of loads a second can deadlock that allocator until reboot (seen on 6.18).  Inserts wait
+ * for the interval (their reply must follow the swap); deletes and reclaims are coalesced
+ * into the next rebuild. */
+#define XOK_DPF_MIN_INTERVAL_NS (5ull * 1000000ull)
+
 /* ---- logging ---- */
 #define XOK_APP_LOG_BUDGET 32 /* error lines logged per app, then suppressed (fuzzers) */
 

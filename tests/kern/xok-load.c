@@ -16,6 +16,12 @@
  *   kick   [--ms T]                 exos_sys_wait with nothing to wait for, interrupted by
  *          exos_sys_kick from another thread after T ms and then from a SIGALRM handler:
  *          "kick thread_ms=X signal_ms=Y"
+ *   txlat  --dst-mac M --dst A --sport P --dport P [--count N] [--ms T]  one frame every T
+ *          ms; for each, the time from exos_xmit until xokd says it has left (its
+ *          notification word): "txlat n=N p50_us=A p90_us=B p99_us=C max_us=D"
+ *   table  [--seconds S]             maps the ARP table (GET works before arpd runs) and
+ *          reports changes: "table size=N version=V", then "table version=V entries=E"
+ *          whenever the version changes (waiting on it with a predicate)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -422,6 +428,112 @@ static int cmd_kick(void)
 	return 0;
 }
 
+/* ---- txlat ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_txlat(void)
+{
+	struct exos_sys *sys = open_sys();
+	struct xok_iface_info ifc;
+	struct exos_region *reg;
+	struct exos_iov iov;
+	uint64_t *lat;
+	uint32_t *word;
+	int i, n = 0, err;
+
+	iface0(sys, &ifc);
+	bind_udp(sys, &ifc, opt.sport, 8);
+	err = exos_region_create(sys, 65536, &reg);
+	if (err)
+		die("region", err);
+	lat = calloc((size_t)opt.count, sizeof(*lat));
+	if (!lat)
+		die("calloc", -ENOMEM);
+	word = reg->base;
+	iov = (struct exos_iov){(uint8_t *)reg->base + 4096, build_udp((uint8_t *)reg->base + 4096,
+								       &ifc)};
+	if (exos_sys_watch(sys, word, XOK_WK_EQ, 0) < 0)
+		die("watch", -errno);
+	printf("ready app=%u\n", exos_sys_app_id(sys));
+	fflush(stdout);
+	for (i = 0; i < opt.count; i++) {
+		uint64_t t0, deadline;
+
+		usleep((useconds_t)opt.ms * 1000);
+		__atomic_store_n(word, 1, __ATOMIC_RELEASE);
+		t0 = exos_now_ns();
+		err = exos_xmit(sys, ifc.ifindex, &iov, 1, word);
+		if (err)
+			die("xmit", err);
+		exos_xmit_flush(sys);
+		deadline = t0 + 1000000000ull;
+		while (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0) {
+			err = exos_sys_wait(sys, deadline);
+			if (err == -ETIMEDOUT)
+				break;
+			if (err && err != -EINTR)
+				die("wait", err);
+		}
+		lat[n++] = (exos_now_ns() - t0) / 1000;
+	}
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
+	printf("txlat n=%d p50_us=%" PRIu64 " p90_us=%" PRIu64 " p99_us=%" PRIu64
+	       " max_us=%" PRIu64 "\n",
+	       n, lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100], lat[n - 1]);
+	fflush(stdout);
+	free(lat);
+	exos_sys_close(sys);
+	return 0;
+}
+
+/* ---- table ---- */
+
+static int cmd_table(void)
+{
+	struct exos_sys *sys = open_sys();
+	const struct xok_arp_table *t;
+	const void *base;
+	uint64_t end;
+	uint32_t v;
+	size_t size;
+	int err, h, i, e;
+
+	err = exos_table_get(sys, XOK_TABLE_ARP, &base, &size);
+	if (err)
+		die("table get", err);
+	t = base;
+	v = xok_load_acquire(&t->version);
+	printf("table size=%zu version=%u\n", size, v);
+	fflush(stdout);
+	end = exos_now_ns() + (uint64_t)opt.seconds * 1000000000ull;
+	while (exos_now_ns() < end) {
+		h = exos_sys_watch(sys, &t->version, XOK_WK_NE, v);
+		if (h < 0)
+			die("watch", h);
+		err = exos_sys_wait(sys, end);
+		exos_sys_unwatch(sys, h);
+		if (err == -ETIMEDOUT)
+			break;
+		if (err && err != -EINTR)
+			die("wait", err);
+		if (xok_load_acquire(&t->version) == v)
+			continue;
+		v = xok_load_acquire(&t->version);
+		for (i = 0, e = 0; i < XOK_ARP_ENTRIES; i++)
+			e += t->e[i].state == XOK_ARP_VALID;
+		printf("table version=%u entries=%d\n", v, e);
+		fflush(stdout);
+	}
+	exos_sys_close(sys);
+	return 0;
+}
+
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned int m[6];
@@ -450,7 +562,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: xok-load flood|echo|spam|txhold|waitpoll|kick [options]\n");
+			"usage: xok-load flood|echo|spam|txhold|waitpoll|kick|txlat|table "
+			"[options]\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -509,6 +622,10 @@ int main(int argc, char **argv)
 		return cmd_waitpoll();
 	if (!strcmp(cmd, "kick"))
 		return cmd_kick();
+	if (!strcmp(cmd, "txlat"))
+		return cmd_txlat();
+	if (!strcmp(cmd, "table"))
+		return cmd_table();
 	fprintf(stderr, "xok-load: unknown command %s\n", cmd);
 	return 2;
 }

@@ -325,6 +325,7 @@ EXOS_API int exos_filter_insert(struct exos_sys *sys, const struct exos_ring *ri
 		F.filters[i].f = *f;
 		memset(out, 0, sizeof(*out));
 		out->id = F.filters[i].id;
+		out->cap = fake_cap(out->id);
 		return 0;
 	}
 	return -ENOSPC;
@@ -342,14 +343,33 @@ EXOS_API int exos_filter_delete(struct exos_sys *sys, uint32_t id)
 	return -ENOENT;
 }
 
+struct xok_cap fake_cap(uint32_t id)
+{
+	return (struct xok_cap){{id * 0x9e3779b97f4a7c15ull, ~(uint64_t)id}};
+}
+
+/* A reference by capability (a filter twd gives back): the filter becomes ours. */
 EXOS_API int exos_filter_ref(struct exos_sys *sys, uint32_t id, const struct xok_cap *cap,
 			     const struct exos_ring *ring)
 {
+	struct xok_cap want = fake_cap(id);
+
 	(void)sys;
-	(void)id;
-	(void)cap;
 	(void)ring;
-	return -ENOSYS;
+	if (memcmp(cap, &want, sizeof(want)))
+		return -EPERM;
+	for (int i = 0; i < MAX_FILTERS; i++)
+		if (F.filters[i].used && F.filters[i].id == id)
+			return 0;
+	for (int i = 0; i < MAX_FILTERS; i++) {
+		if (F.filters[i].used)
+			continue;
+		F.filters[i].used = true;
+		F.filters[i].id = id;
+		dpf_filter_init(&F.filters[i].f);
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 void fake_filter_fail(int err, int n)

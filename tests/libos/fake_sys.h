@@ -44,7 +44,10 @@ void fake_xmit_fail(int err, int n);
 void fake_arp_set(uint32_t ip, const uint8_t mac[6]);
 void fake_arp_clear(void);
 
-/* Filters: the next n inserts fail with err; active count; the last inserted. */
+/* Filters: the capability the fake gives filter id (exos_filter_ref accepts it for any id,
+ * which then counts as ours); the next n inserts fail with err; active count; the last
+ * inserted. */
+struct xok_cap fake_cap(uint32_t id);
 void fake_filter_fail(int err, int n);
 size_t fake_filters_active(void);
 bool fake_filter_last(struct dpf_filter *out);

@@ -97,8 +97,8 @@ run() {
 	local name=$1 sock=$2 bin=$3 t0 t1
 	shift 3
 	t0=$(tx_frames "$sock")
-	"$bin" --socket "$sock" --json "$@" >"$XT_TMP/$name.json" 2>"$XT_TMP/$name.err" ||
-		{ cat "$XT_TMP/$name.err"; return 1; }
+	timeout -k 5 60 "$bin" --socket "$sock" --json "$@" >"$XT_TMP/$name.json" \
+		2>"$XT_TMP/$name.err" || { cat "$XT_TMP/$name.err"; return 1; }
 	t1=$(tx_frames "$sock")
 	echo $((t1 - t0)) >"$XT_TMP/$name.tx"
 }
@@ -249,8 +249,8 @@ xt_check "surge: another seed, other sequences" differs surge_a surge_c
 killed() {
 	local name=$1 killfn=$2 bin=$3 pid
 	shift 3
-	xt_spawn - "$bin" --json -c 10 -d 3 --timeout 500 "$@" >"$XT_TMP/$name.json" \
-		2>"$XT_TMP/$name.err"
+	xt_spawn - timeout -k 5 60 "$bin" --json -c 10 -d 3 --timeout 500 "$@" \
+		>"$XT_TMP/$name.json" 2>"$XT_TMP/$name.err"
 	pid=$XT_PID
 	sleep 1
 	"$killfn"

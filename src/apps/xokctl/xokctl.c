@@ -1,24 +1,31 @@
-/* xokctl.c - inspect a running xokd: apps, filters (as a tree), rings, counters */
+/* xokctl.c - inspect a running xokd: apps, filters (as a tree), rings, counters, ARP */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <exos/sys.h>
 #include <xok/abi.h>
 
 static const char usage[] =
-    "usage: xokctl apps|filters|rings|tx|impair|stats [--json] [--socket PATH]\n"
+    "usage: xokctl apps|filters|rings|tx|impair|stats|arp [--json] [--watch [--count N]]\n"
+    "              [--socket PATH]\n"
     "\n"
     "  apps      connected applications: pid, uid, regions, rings, filters, transmit and\n"
     "            control counters, wakeups\n"
     "  filters   the filter tree (children indented under the filter they refine) with\n"
-    "            owners, delivery rings, references and hit counts; then copy filters\n"
+    "            each owner's app id, pid and command, delivery rings, references and hit\n"
+    "            counts; then copy filters\n"
     "  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
     "  tx        per app: transmit weight, bytes sent, frames refused by checked\n"
     "            transmission, queued and in-flight frames, requests refused for the rate\n"
@@ -27,8 +34,12 @@ static const char usage[] =
     "            xokd --impair, each way\n"
     "  stats     per-interface counters, then rings; with --json everything (interfaces,\n"
     "            rings, filters, apps, apps_tx, impair) as one JSON object\n"
+    "  arp       the ARP table arpd publishes: address, MAC, interface, state, age\n"
     "\n"
-    "  -j, --json         machine-readable output\n"
+    "  -j, --json         machine-readable output (with --watch: one object per line)\n"
+    "  -w, --watch        refresh once a second (the screen is cleared first) until\n"
+    "                     interrupted\n"
+    "  -n, --count N      with --watch: stop after N refreshes\n"
     "  -s, --socket PATH  xokd's control socket (default $" XOK_SOCKET_ENV
     ", else " XOK_SOCKET_DEFAULT ")\n";
 
@@ -39,10 +50,13 @@ struct recs {
 
 static int ctl_fd = -1;
 static uint32_t ctl_seq;
+static const char *socket_path;
+static volatile sig_atomic_t interrupted;
 
-static int ctl_connect(const char *path)
+static int ctl_connect(void)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *path = socket_path;
 
 	if (!path)
 		path = getenv(XOK_SOCKET_ENV);
@@ -72,7 +86,7 @@ static int ctl_stats(uint32_t kind, uint32_t cursor, struct xok_stats_reply *out
 		return -errno;
 	n = recv(ctl_fd, buf, sizeof(buf), 0);
 	if (n < (ssize_t)sizeof(h))
-		return -EPROTO;
+		return n < 0 ? -errno : -EPROTO;
 	memcpy(&h, buf, sizeof(h));
 	if (h.status)
 		return h.status;
@@ -88,6 +102,7 @@ static int fetch(uint32_t kind, struct recs *out)
 	uint32_t cursor = 0;
 	int err;
 
+	free(out->r);
 	out->r = NULL;
 	out->n = 0;
 	do {
@@ -121,7 +136,15 @@ static void name16(char out[17], const char in[16])
 	out[i] = 0;
 }
 
-/* ---- JSON ---- */
+/* ---- JSON: pretty (one value per line) or, under --watch, one object per line ---- */
+
+static bool compact;
+
+static void json_nl(int indent)
+{
+	if (!compact)
+		printf("\n%*s", indent, "");
+}
 
 static const char *const iface_keys[8] = {
     "rx",	 "tx",	     "drop_unmatched", "drop_ring_full", "drop_no_filter",
@@ -138,27 +161,56 @@ static const char *const app_tx_keys[8] = {"tx_bytes",	    "tx_denied",  "txq_ba
 static const char *const impair_keys[8] = {"rx_drop", "rx_dup", "rx_reorder", "rx_delay",
 					   "tx_drop", "tx_dup", "tx_reorder", "tx_delay"};
 
+/* The pid of app `id` (filters' owners), or 0 when it is gone. */
+static uint32_t app_pid(const struct recs *apps, uint32_t id)
+{
+	for (size_t i = 0; apps && i < apps->n; i++)
+		if (apps->r[i].id == id)
+			return apps->r[i].owner;
+	return 0;
+}
+
+/* A list of records: the four header words under these names, the name, the counters;
+ * with `apps`, each record's owner's pid as "owner_pid" (filters). */
 static void json_list(const char *key, const struct recs *rs, const char *id, const char *owner,
-		      const char *parent, const char *flags, const char *const keys[8], bool last)
+		      const char *parent, const char *flags, const char *const keys[8],
+		      const struct recs *apps, bool last)
 {
 	size_t i;
 	int k;
 
-	printf("  \"%s\": [", key);
+	json_nl(2);
+	printf("\"%s\": [", key);
 	for (i = 0; i < rs->n; i++) {
 		const struct xok_stat_rec *r = &rs->r[i];
 		char nm[17];
 
 		name16(nm, r->name);
-		printf("%s\n    {\"%s\": %u, \"%s\": %u, \"%s\": %u, \"%s\": %u, \"name\": \"%s\"",
-		       i ? "," : "", id, r->id, owner, r->owner, parent, r->parent, flags, r->flags,
-		       nm);
+		printf("%s", i ? "," : "");
+		json_nl(4);
+		printf("{\"%s\": %u, \"%s\": %u, \"%s\": %u, \"%s\": %u, \"name\": \"%s\"", id, r->id,
+		       owner, r->owner, parent, r->parent, flags, r->flags, nm);
+		if (apps)
+			printf(", \"owner_pid\": %u", app_pid(apps, r->owner));
 		for (k = 0; k < 8; k++)
 			if (keys[k])
 				printf(", \"%s\": %" PRIu64, keys[k], r->c[k]);
 		printf("}");
 	}
-	printf("%s]%s\n", rs->n ? "\n  " : "", last ? "" : ",");
+	if (rs->n)
+		json_nl(2);
+	printf("]%s", last ? "" : ",");
+}
+
+static void json_begin(void)
+{
+	printf("{");
+}
+
+static void json_end(void)
+{
+	json_nl(0);
+	printf("}\n");
 }
 
 /* ---- text ---- */
@@ -237,19 +289,25 @@ static void print_rings(const struct recs *rs)
 	}
 }
 
-static void print_filter(const struct xok_stat_rec *r, int depth)
+static void print_filter(const struct xok_stat_rec *r, const struct recs *apps, int depth)
 {
-	char nm[17], label[64];
+	char nm[17], label[64], pid[16];
+	uint32_t p = app_pid(apps, r->owner);
 
 	name16(nm, r->name);
 	snprintf(label, sizeof(label), "%*s%u", depth * 2, "", r->id);
-	printf("%-16s %-5u %-16s %6" PRIu64 " %4" PRIu64 " %10" PRIu64 " %12" PRIu64 "%s%s\n",
-	       label, r->owner, nm[0] ? nm : "(gone)", r->c[2], r->c[3], r->c[0], r->c[1],
+	if (p)
+		snprintf(pid, sizeof(pid), "%u", p);
+	else
+		snprintf(pid, sizeof(pid), "-");
+	printf("%-16s %-5u %-7s %-16s %6" PRIu64 " %4" PRIu64 " %10" PRIu64 " %12" PRIu64 "%s%s\n",
+	       label, r->owner, pid, nm[0] ? nm : "(gone)", r->c[2], r->c[3], r->c[0], r->c[1],
 	       (r->flags & XOK_DPF_OPEN) ? "  open" : "",
 	       (r->flags & XOK_DPF_COPY) ? "  copy" : "");
 }
 
-static void print_tree(const struct recs *fs, uint32_t parent, int depth)
+static void print_tree(const struct recs *fs, const struct recs *apps, uint32_t parent,
+		       int depth)
 {
 	size_t i;
 
@@ -258,26 +316,26 @@ static void print_tree(const struct recs *fs, uint32_t parent, int depth)
 
 		if ((r->flags & XOK_DPF_COPY) || r->parent != parent || depth > 64)
 			continue;
-		print_filter(r, depth);
-		print_tree(fs, r->id, depth + 1);
+		print_filter(r, apps, depth);
+		print_tree(fs, apps, r->id, depth + 1);
 	}
 }
 
-static void print_filters(const struct recs *fs)
+static void print_filters(const struct recs *fs, const struct recs *apps)
 {
 	size_t i;
 	bool copies = false;
 
-	printf("%-16s %-5s %-16s %6s %4s %10s %12s\n", "FILTER", "OWNER", "COMM", "RING", "REFS",
-	       "HITS", "BYTES");
-	print_tree(fs, 0, 0);
+	printf("%-16s %-5s %-7s %-16s %6s %4s %10s %12s\n", "FILTER", "OWNER", "PID", "COMM",
+	       "RING", "REFS", "HITS", "BYTES");
+	print_tree(fs, apps, 0, 0);
 	for (i = 0; i < fs->n; i++) {
 		if (!(fs->r[i].flags & XOK_DPF_COPY))
 			continue;
 		if (!copies)
 			printf("copy filters:\n");
 		copies = true;
-		print_filter(&fs->r[i], 1);
+		print_filter(&fs->r[i], apps, 1);
 	}
 }
 
@@ -299,23 +357,249 @@ static void print_ifaces(const struct recs *is)
 	}
 }
 
+/* ---- the ARP table: mapped read-only through the sys layer (exos_table_get) ---- */
+
+static struct exos_sys *arp_sys;
+static const struct xok_arp_table *arp_table;
+
+static const char *arp_state(uint16_t st)
+{
+	return st == XOK_ARP_VALID ? "valid" : st == XOK_ARP_FAILED ? "failed" : "free";
+}
+
+/* A consistent copy of the used entries (arpd's seqlock); their count, or -errno. */
+static int arp_snapshot(struct xok_arp_entry *out, uint32_t *version)
+{
+	if (!arp_table) {
+		const void *base;
+		size_t size;
+		int err = arp_sys ? 0 : exos_sys_open(socket_path, &arp_sys);
+
+		if (!err)
+			err = exos_table_get(arp_sys, XOK_TABLE_ARP, &base, &size);
+		if (err) {
+			fprintf(stderr, "xokctl: ARP table: %s\n", strerror(-err));
+			return err;
+		}
+		if (size < sizeof(*arp_table))
+			return -EPROTO;
+		arp_table = base;
+	}
+	for (int spin = 0; spin < 100000; spin++) {
+		uint32_t seq = xok_load_acquire(&arp_table->seq), n = 0;
+
+		if (seq & 1)
+			continue;
+		*version = __atomic_load_n(&arp_table->version, __ATOMIC_RELAXED);
+		for (uint32_t i = 0; i < XOK_ARP_ENTRIES; i++) {
+			struct xok_arp_entry e;
+			memcpy(&e, (const void *)&arp_table->e[i], sizeof(e));
+			if (e.addr && e.state != XOK_ARP_FREE)
+				out[n++] = e;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&arp_table->seq, __ATOMIC_RELAXED) == seq)
+			return (int)n;
+	}
+	return -EAGAIN;
+}
+
+static int show_arp(bool json)
+{
+	static struct xok_arp_entry e[XOK_ARP_ENTRIES];
+	uint64_t now = exos_now_ns();
+	uint32_t version = 0;
+	int n = arp_snapshot(e, &version);
+
+	if (n < 0)
+		return n;
+	if (json) {
+		json_begin();
+		json_nl(2);
+		printf("\"arp\": {\"version\": %u, \"entries\": [", version);
+	} else {
+		printf("%-15s %-17s %7s %-6s %10s\n", "ADDRESS", "MAC", "IFINDEX", "STATE",
+		       "AGE_S");
+	}
+	for (int i = 0; i < n; i++) {
+		char ip[INET_ADDRSTRLEN], mac[18];
+		double age = e[i].updated_ns && now > e[i].updated_ns
+				     ? (double)(now - e[i].updated_ns) / 1e9
+				     : 0;
+
+		inet_ntop(AF_INET, &e[i].addr, ip, sizeof(ip));
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e[i].mac[0], e[i].mac[1],
+			 e[i].mac[2], e[i].mac[3], e[i].mac[4], e[i].mac[5]);
+		if (json) {
+			printf("%s", i ? "," : "");
+			json_nl(4);
+			printf("{\"addr\": \"%s\", \"mac\": \"%s\", \"ifindex\": %u, \"state\": "
+			       "\"%s\", \"age_ms\": %" PRIu64 "}",
+			       ip, mac, e[i].ifindex, arp_state(e[i].state), (uint64_t)(age * 1e3));
+		} else {
+			printf("%-15s %-17s %7u %-6s %10.1f\n", ip, mac, e[i].ifindex,
+			       arp_state(e[i].state), age);
+		}
+	}
+	if (json) {
+		if (n)
+			json_nl(2);
+		printf("]}");
+		json_end();
+	}
+	return 0;
+}
+
+/* ---- subcommands ---- */
+
+enum cmd { CMD_APPS, CMD_FILTERS, CMD_RINGS, CMD_TX, CMD_IMPAIR, CMD_STATS, CMD_ARP, CMD_NR };
+static const char *const cmd_names[CMD_NR] = {"apps",	"filters", "rings", "tx",
+					      "impair", "stats",   "arp"};
+
+static struct recs ifs, rings, filters, apps, apps_tx, imp;
+
+static int show(enum cmd cmd, bool json)
+{
+	int err = 0;
+
+	switch (cmd) {
+	case CMD_APPS:
+		if ((err = fetch(XOK_STATS_APP, &apps)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, NULL,
+				  true);
+			json_end();
+		} else {
+			print_apps(&apps);
+		}
+		break;
+	case CMD_FILTERS:
+		if ((err = fetch(XOK_STATS_FILTER, &filters)) || (err = fetch(XOK_STATS_APP, &apps)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("filters", &filters, "filter", "owner", "parent", "flags",
+				  filter_keys, &apps, true);
+			json_end();
+		} else {
+			print_filters(&filters, &apps);
+		}
+		break;
+	case CMD_TX:
+		if ((err = fetch(XOK_STATS_APP_TX, &apps_tx)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys,
+				  NULL, true);
+			json_end();
+		} else {
+			print_apps_tx(&apps_tx);
+		}
+		break;
+	case CMD_IMPAIR:
+		if ((err = fetch(XOK_STATS_IMPAIR, &imp)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys,
+				  NULL, true);
+			json_end();
+		} else {
+			print_impair(&imp);
+		}
+		break;
+	case CMD_RINGS:
+		if ((err = fetch(XOK_STATS_RING, &rings)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("rings", &rings, "ring", "app", "parent", "nentries", ring_keys,
+				  NULL, true);
+			json_end();
+		} else {
+			print_rings(&rings);
+		}
+		break;
+	case CMD_STATS:
+		if ((err = fetch(XOK_STATS_IFACE, &ifs)) || (err = fetch(XOK_STATS_RING, &rings)))
+			break;
+		if (!json) {
+			print_ifaces(&ifs);
+			printf("\n");
+			print_rings(&rings);
+			break;
+		}
+		if ((err = fetch(XOK_STATS_FILTER, &filters)) || (err = fetch(XOK_STATS_APP, &apps)) ||
+		    (err = fetch(XOK_STATS_APP_TX, &apps_tx)) || (err = fetch(XOK_STATS_IMPAIR, &imp)))
+			break;
+		json_begin();
+		json_list("ifaces", &ifs, "ifindex", "owner", "parent", "queues", iface_keys, NULL,
+			  false);
+		json_list("rings", &rings, "ring", "app", "parent", "nentries", ring_keys, NULL,
+			  false);
+		json_list("filters", &filters, "filter", "owner", "parent", "flags", filter_keys,
+			  &apps, false);
+		json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, NULL, false);
+		json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys, NULL,
+			  false);
+		json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys, NULL,
+			  true);
+		json_end();
+		break;
+	case CMD_ARP:
+		err = show_arp(json);
+		break;
+	case CMD_NR:
+		break;
+	}
+	return err;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int parse_count(const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || !*out) {
+		fprintf(stderr, "xokctl: --count wants a positive number: %s\n", s);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"socket", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"json", no_argument, NULL, 'j'},	    {"watch", no_argument, NULL, 'w'},
+	    {"count", required_argument, NULL, 'n'}, {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},	    {0},
 	};
-	const char *socket_path = NULL, *cmd = NULL;
-	struct recs ifs = {0}, rings = {0}, filters = {0}, apps = {0}, apps_tx = {0}, imp = {0};
-	bool json = false;
+	unsigned long count = 0;
+	bool json = false, watch = false;
+	enum cmd cmd;
 	int c, err = 0;
 
-	while ((c = getopt_long(argc, argv, "js:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jwn:s:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'w':
+			watch = true;
+			break;
+		case 'n':
+			if (parse_count(optarg, &count))
+				return 2;
 			break;
 		case 's':
 			socket_path = optarg;
@@ -332,95 +616,32 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	cmd = argv[optind];
-	if (strcmp(cmd, "apps") && strcmp(cmd, "filters") && strcmp(cmd, "rings") &&
-	    strcmp(cmd, "tx") && strcmp(cmd, "impair") && strcmp(cmd, "stats")) {
-		fprintf(stderr, "xokctl: unknown command %s\n%s", cmd, usage);
+	for (cmd = 0; cmd < CMD_NR && strcmp(argv[optind], cmd_names[cmd]); cmd++)
+		;
+	if (cmd == CMD_NR) {
+		fprintf(stderr, "xokctl: unknown command %s\n%s", argv[optind], usage);
 		return 2;
 	}
-	if (ctl_connect(socket_path))
+	if (count && !watch) {
+		fprintf(stderr, "xokctl: --count goes with --watch\n");
+		return 2;
+	}
+	if (cmd != CMD_ARP && ctl_connect())
 		return 1;
-
-	if (!strcmp(cmd, "apps")) {
-		err = fetch(XOK_STATS_APP, &apps);
-		if (!err && json) {
-			printf("{\n");
-			json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, true);
-			printf("}\n");
-		} else if (!err) {
-			print_apps(&apps);
-		}
-	} else if (!strcmp(cmd, "filters")) {
-		err = fetch(XOK_STATS_FILTER, &filters);
-		if (!err && json) {
-			printf("{\n");
-			json_list("filters", &filters, "filter", "owner", "parent", "flags",
-				  filter_keys, true);
-			printf("}\n");
-		} else if (!err) {
-			print_filters(&filters);
-		}
-	} else if (!strcmp(cmd, "tx")) {
-		err = fetch(XOK_STATS_APP_TX, &apps_tx);
-		if (!err && json) {
-			printf("{\n");
-			json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys,
-				  true);
-			printf("}\n");
-		} else if (!err) {
-			print_apps_tx(&apps_tx);
-		}
-	} else if (!strcmp(cmd, "impair")) {
-		err = fetch(XOK_STATS_IMPAIR, &imp);
-		if (!err && json) {
-			printf("{\n");
-			json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys,
-				  true);
-			printf("}\n");
-		} else if (!err) {
-			print_impair(&imp);
-		}
-	} else if (!strcmp(cmd, "rings")) {
-		err = fetch(XOK_STATS_RING, &rings);
-		if (!err && json) {
-			printf("{\n");
-			json_list("rings", &rings, "ring", "app", "parent", "nentries", ring_keys,
-				  true);
-			printf("}\n");
-		} else if (!err) {
-			print_rings(&rings);
-		}
-	} else {
-		err = fetch(XOK_STATS_IFACE, &ifs);
-		if (!err)
-			err = fetch(XOK_STATS_RING, &rings);
-		if (!err && json)
-			err = fetch(XOK_STATS_FILTER, &filters);
-		if (!err && json)
-			err = fetch(XOK_STATS_APP, &apps);
-		if (!err && json)
-			err = fetch(XOK_STATS_APP_TX, &apps_tx);
-		if (!err && json)
-			err = fetch(XOK_STATS_IMPAIR, &imp);
-		if (!err && json) {
-			printf("{\n");
-			json_list("ifaces", &ifs, "ifindex", "owner", "parent", "queues",
-				  iface_keys, false);
-			json_list("rings", &rings, "ring", "app", "parent", "nentries", ring_keys,
-				  false);
-			json_list("filters", &filters, "filter", "owner", "parent", "flags",
-				  filter_keys, false);
-			json_list("apps", &apps, "app", "pid", "uid", "privileged", app_keys, false);
-			json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys,
-				  false);
-			json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys,
-				  true);
-			printf("}\n");
-		} else if (!err) {
-			print_ifaces(&ifs);
-			printf("\n");
-			print_rings(&rings);
-		}
+	if (watch) {
+		struct sigaction sa = {.sa_handler = on_sigint};
+		sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: the sleep ends */
+		sigaction(SIGTERM, &sa, NULL);
+		compact = json;
+	}
+	for (unsigned long i = 0; !interrupted; i++) {
+		if (watch && !json)
+			printf("\033[H\033[2J"); /* home, clear */
+		err = show(cmd, json);
+		fflush(stdout);
+		if (err || !watch || (count && i + 1 >= count))
+			break;
+		nanosleep(&(struct timespec){1, 0}, NULL);
 	}
 	free(ifs.r);
 	free(rings.r);
@@ -428,6 +649,9 @@ int main(int argc, char **argv)
 	free(apps.r);
 	free(apps_tx.r);
 	free(imp.r);
-	close(ctl_fd);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	if (arp_sys)
+		exos_sys_close(arp_sys);
 	return err ? 1 : 0;
 }

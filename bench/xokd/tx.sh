@@ -2,7 +2,7 @@
 # tx.sh - the cost of checked transmission: one app floods xokd's transmit path, xokd
 # checked (the default) and --unchecked-tx, alternating in the same run; frames per second
 # and xokd's CPU time per frame.  With CLAIMS=N the app holds N filters and cycles its
-# source port through them (the check's worst case).  Root; own namespaces, removed on exit.
+# source port through them.  Root; own namespaces, removed on exit.
 #   SECONDS_RUN=5 ROUNDS=3 SIZE=60 CLAIMS="1 256" ./tx.sh   (build dir: bench/xokd/tx.sh)
 set -u
 B=$(cd "$(dirname "$0")" && pwd)

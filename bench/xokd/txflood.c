@@ -43,9 +43,12 @@ static uint16_t csum(const uint8_t *b, size_t n)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"socket", required_argument, NULL, 's'}, {"dst-mac", required_argument, NULL, 'm'},
-	    {"dst", required_argument, NULL, 'd'},    {"size", required_argument, NULL, 'z'},
-	    {"seconds", required_argument, NULL, 't'}, {"claims", required_argument, NULL, 'c'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"dst-mac", required_argument, NULL, 'm'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"claims", required_argument, NULL, 'c'},
 	    {0},
 	};
 	const char *sock = NULL;

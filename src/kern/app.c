@@ -60,6 +60,7 @@ bool app_in_group(const struct xokd *x, int fd, uid_t uid, gid_t gid)
 struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid)
 {
 	struct app *a = calloc(1, sizeof(*a));
+	uint32_t i;
 
 	if (!a)
 		return NULL;
@@ -77,6 +78,9 @@ struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid)
 	list_init(&a->paused_link);
 	list_init(&a->rings);
 	list_init(&a->frefs);
+	list_init(&a->claims_wild);
+	for (i = 0; i < XOK_CLAIM_HASH; i++)
+		list_init(&a->claims[i]);
 	app_comm(a);
 	a->tx_weight = tx_weight_for(x, a);
 	list_add_tail(&a->link, &x->apps);

@@ -196,12 +196,21 @@ size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, 
 	struct xok_msg h;
 	const struct ctl_op *op;
 	int fd = -1, status;
+	bool rate_ok;
 
 	*rep_fd = -1;
 	memset(rh, 0, sizeof(*rh));
 	rh->magic = XOK_ABI_MAGIC;
 	rh->version = XOK_ABI_VERSION;
 	a->ctl_requests++;
+	rate_ok = ctl_rate_ok(x, a, now_mono_ns()); /* every datagram counts, good or bad */
+	if (!rate_ok) {
+		a->ctl_throttled++;
+		app_limit_hit(a, LIMIT_RPS, -EAGAIN,
+			      "request refused: over the control request rate (%u/s); not "
+			      "reading its requests until its bucket refills",
+			      x->cfg.limits.rps);
+	}
 	if (len < sizeof(h)) {
 		rh->op = UINT16_MAX;
 		rh->status = -EINVAL;
@@ -211,6 +220,15 @@ size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, 
 	memcpy(&h, buf, sizeof(h));
 	rh->op = h.op;
 	rh->seq = h.seq;
+	if (!rate_ok) {
+		close_fds(fds, nfds);
+		rh->status = -EAGAIN;
+		if (h.op < XOK_OP_NR && ctl_ops[h.op].fn) { /* the op's full reply body */
+			memset(rh + 1, 0, ctl_ops[h.op].rep_size);
+			return sizeof(*rh) + ctl_ops[h.op].rep_size;
+		}
+		return sizeof(*rh);
+	}
 	if (truncated)
 		status = -EMSGSIZE;
 	else if (h.magic != XOK_ABI_MAGIC)
@@ -237,16 +255,6 @@ size_t ctl_dispatch(struct xokd *x, struct app *a, const void *buf, size_t len, 
 			len - sizeof(h), op->req_size, nfds);
 		close_fds(fds, nfds);
 		rh->status = -EINVAL;
-		return sizeof(*rh) + op->rep_size;
-	}
-	if (!ctl_rate_ok(x, a, now_mono_ns())) {
-		a->ctl_throttled++;
-		app_limit_hit(a, LIMIT_RPS, -EAGAIN,
-			      "%s refused: over the control request rate (%u/s); not reading "
-			      "its requests until its bucket refills",
-			      op->name, x->cfg.limits.rps);
-		close_fds(fds, nfds);
-		rh->status = -EAGAIN;
 		return sizeof(*rh) + op->rep_size;
 	}
 	if (nfds == 1)

@@ -139,6 +139,7 @@ static void filter_unref(struct xokd *x, struct app *a, struct filter_ref *r)
 	struct filter *f = r->f;
 
 	list_del(&r->app_link);
+	claim_unindex(r);
 	a->nfilters--;
 	free(r);
 	if (--f->nrefs == 0)
@@ -153,6 +154,7 @@ static int filter_ref_add(struct app *a, struct filter *f)
 		return -ENOMEM;
 	r->f = f;
 	list_add_tail(&r->app_link, &a->frefs);
+	claim_index(a, r);
 	a->nfilters++;
 	f->nrefs++;
 	return 0;

@@ -82,7 +82,8 @@ int impair_parse(const char *spec, struct xokd_impair *out)
 		else if (!strcmp(tok, "reorder"))
 			err = impair_pct(v, &out->reorder);
 		else if (!strcmp(tok, "delay"))
-			err = impair_num(v, XOK_IMPAIR_DELAY_MAX, &n) ?: (out->delay_us = (uint32_t)n, 0);
+			err = impair_num(v, XOK_IMPAIR_DELAY_MAX, &n)
+				  ?: (out->delay_us = (uint32_t)n, 0);
 		else if (!strcmp(tok, "gap"))
 			err = impair_num(v, 1000, &n) ?: (out->gap = (uint32_t)n, 0);
 		else if (!strcmp(tok, "seed"))
@@ -174,8 +175,7 @@ static void imp_dequeue(struct imp_dir *d, struct imp_frame *f)
 }
 
 /* Past the reorder stage: into the delay FIFO, or out. */
-static void imp_emit(struct xokd *x, struct iface *ifc, bool rx, struct imp_frame *f,
-		     uint64_t now)
+static void imp_emit(struct xokd *x, struct iface *ifc, bool rx, struct imp_frame *f, uint64_t now)
 {
 	struct imp_dir *d = rx ? &ifc->imp_rx : &ifc->imp_tx;
 

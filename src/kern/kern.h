@@ -119,7 +119,9 @@ struct filter {
 };
 
 struct filter_ref {
-	struct list_head app_link; /* app->frefs */
+	struct list_head app_link;   /* app->frefs */
+	struct list_head claim_link; /* app->claims[] or claims_wild (txcheck.c); unlinked
+				      * when the filter claims nothing */
 	struct filter *f;
 };
 
@@ -131,7 +133,6 @@ struct txq {
 	uint32_t cons; /* xokd's copy of hdr->cons */
 	int efd;       /* the app's eventfd (xokd's dup) */
 	struct evsrc ev;
-	uint32_t prod_seen; /* the app's prod when xokd last looked (grace claims) */
 };
 
 struct wk_term {
@@ -193,7 +194,10 @@ struct app {
 	bool ctl_paused;
 	struct list_head paused_link; /* x->paused */
 
-	/* checked transmission (txcheck.c) */
+	/* checked transmission (txcheck.c): its filters' claims by the local port they pin,
+	 * the others (no or a partial port) in claims_wild; most recently used first */
+	struct list_head claims[XOK_CLAIM_HASH];
+	struct list_head claims_wild;
 	struct tx_grace grace[XOK_TX_GRACE_MAX]; /* expires 0 = unused */
 	uint32_t grace_next;
 };
@@ -516,6 +520,8 @@ uint64_t xport_kernel_drops(const struct xport *p);
 
 /* ---- txcheck.c ---- */
 void claim_from_filter(const struct dpf_filter *f, struct tx_claim *c);
+void claim_index(struct app *a, struct filter_ref *r); /* a now holds r->f */
+void claim_unindex(struct filter_ref *r);
 /*
  * Checked transmission: may app a send this frame (already copied into xokd's memory) on
  * ifc?  seq is the descriptor's TXQ index (grace claims), or `queued` false for NET_XMIT.

@@ -50,6 +50,7 @@
  * earlier were still unread stay valid for those descriptors, up to this many per app and
  * for at most this long. */
 #define XOK_TX_GRACE_MAX    32
+#define XOK_CLAIM_HASH	    64 /* buckets of an app's claims, by local port */
 #define XOK_TX_GRACE_NS	    (100ull * 1000000ull)
 
 /* ---- impairment (--impair) ---- */

@@ -404,7 +404,6 @@ static enum tx_drain tx_drain(struct xokd *x, struct app *a, uint32_t *budget)
 	uint32_t prod;
 
 	prod = xok_load_acquire(&q->hdr->prod);
-	q->prod_seen = prod;
 	if (prod - q->cons > q->nentries) {
 		app_log(a, "tx",
 			"TXQ prod %u is more than %u ahead of cons %u: queue ignored "

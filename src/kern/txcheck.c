@@ -32,9 +32,11 @@
  *     not running, and it would let them speak for every port.
  *
  * A filter's claim is computed once, at insertion, as value/mask bytes of a fixed key
- * (kern.h, struct tx_claim); a check builds the reply's key from the frame and compares a
- * few words per filter the app holds.  The last filter that matched moves to the front of
- * the app's list, so a busy connection costs one comparison.
+ * (kern.h, struct tx_claim); a check builds the reply's key from the frame and compares
+ * two words per candidate filter.  The app's claims are indexed by the local port they
+ * pin, so a TCP/UDP frame looks at the filters for its source port and at those that pin
+ * none (a catch-all, a port range); only other frames (ICMP, ARP replies) look at all of
+ * them.  The filter that matched moves to the front of its list.
  */
 #include <errno.h>
 #include <string.h>
@@ -42,14 +44,14 @@
 #include "kern.h"
 
 /* Frame offsets (Ethernet II, IPv4) */
-#define ETH_SRC	    6
-#define ETH_TYPE    12
-#define ETH_HLEN_   14
-#define IP_VHL	    14
-#define IP_FRAG	    20
-#define IP_PROTO    23
-#define IP_SRC	    26
-#define IP_DST	    30
+#define ETH_SRC	       6
+#define ETH_TYPE       12
+#define ETH_HLEN_      14
+#define IP_VHL	       14
+#define IP_FRAG	       20
+#define IP_PROTO       23
+#define IP_SRC	       26
+#define IP_DST	       30
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP  0x0806
 #define ARP_LEN	       28
@@ -116,9 +118,9 @@ void claim_from_filter(const struct dpf_filter *f, struct tx_claim *c)
 			c->val[k] |= v;
 		}
 	}
-	c->wildcard = c->mask[K_TYPE] != 0xff || c->mask[K_TYPE + 1] != 0xff ||
-		      (c->val[K_TYPE] == 0x08 && c->val[K_TYPE + 1] == 0x00 &&
-		       c->mask[K_PROTO] != 0xff);
+	c->wildcard =
+	    c->mask[K_TYPE] != 0xff || c->mask[K_TYPE + 1] != 0xff ||
+	    (c->val[K_TYPE] == 0x08 && c->val[K_TYPE + 1] == 0x00 && c->mask[K_PROTO] != 0xff);
 }
 
 /* The reply's key and which of its bytes are known; `no_type`: the frame is an ICMP
@@ -188,6 +190,56 @@ static bool claim_keeps(struct app *a, struct filter *f, const struct tx_key *k,
 	return true;
 }
 
+static uint32_t claim_hash(const uint8_t port[2])
+{
+	uint32_t p = (uint32_t)(port[0] << 8 | port[1]);
+
+	return (p ^ (p >> 6) ^ (p >> 12)) & (XOK_CLAIM_HASH - 1);
+}
+
+void claim_index(struct app *a, struct filter_ref *r)
+{
+	const struct tx_claim *c = &r->f->claim;
+
+	list_init(&r->claim_link);
+	if (c->none)
+		return;
+	if (c->mask[K_L4 + 2] == 0xff && c->mask[K_L4 + 3] == 0xff)
+		list_add_tail(&r->claim_link, &a->claims[claim_hash(&c->val[K_L4 + 2])]);
+	else
+		list_add_tail(&r->claim_link, &a->claims_wild);
+}
+
+void claim_unindex(struct filter_ref *r)
+{
+	if (list_linked(&r->claim_link))
+		list_del(&r->claim_link);
+}
+
+static bool claim_ok(struct app *a, const struct filter *f, const struct tx_key *k)
+{
+	return !(f->claim.wildcard && !a->privileged) && claim_matches(&f->claim, k) &&
+	       claim_keeps(a, (struct filter *)f, k, 0);
+}
+
+/* One of a's claim lists: a matching claim moves to its front. */
+static bool claims_in(struct app *a, struct list_head *list, const struct tx_key *k)
+{
+	struct filter_ref *r;
+
+	list_for_each_entry(r, list, claim_link)
+	{
+		if (!claim_ok(a, r->f, k))
+			continue;
+		if (list->next != &r->claim_link) {
+			list_del(&r->claim_link);
+			list_add(&r->claim_link, list);
+		}
+		return true;
+	}
+	return false;
+}
+
 static bool app_claims(struct xokd *x, struct app *a, const struct tx_key *k, bool queued,
 		       uint32_t seq)
 {
@@ -196,18 +248,17 @@ static bool app_claims(struct xokd *x, struct app *a, const struct tx_key *k, bo
 	uint32_t i;
 
 	filter_tree(x);
-	list_for_each_entry(r, &a->frefs, app_link)
-	{
-		struct filter *f = r->f;
-
-		if (f->copy_slot >= 0 || (f->claim.wildcard && !a->privileged) ||
-		    !claim_matches(&f->claim, k) || !claim_keeps(a, f, k, 0))
-			continue;
-		if (a->frefs.next != &r->app_link) { /* move to front */
-			list_del(&r->app_link);
-			list_add(&r->app_link, &a->frefs);
+	if (k->known[K_L4 + 2] == 0xff && k->known[K_L4 + 3] == 0xff) {
+		/* the frame's source port is known: only claims pinning it, or no port */
+		if (claims_in(a, &a->claims[claim_hash(&k->key[K_L4 + 2])], k) ||
+		    claims_in(a, &a->claims_wild, k))
+			return true;
+	} else {
+		list_for_each_entry(r, &a->frefs, app_link)
+		{
+			if (list_linked(&r->claim_link) && claim_ok(a, r->f, k))
+				return true;
 		}
-		return true;
 	}
 	if (!queued)
 		return false;
@@ -326,7 +377,7 @@ void tx_grace_add(struct xokd *x, struct app *a, const struct filter *f)
 		return;
 	prod = xok_load_acquire(&a->txq->hdr->prod);
 	if (prod == a->txq->cons || prod - a->txq->cons > a->txq->nentries)
-		return; /* nothing queued before the release (or a bogus prod) */
+		return;		      /* nothing queued before the release (or a bogus prod) */
 	g = &a->grace[a->grace_next]; /* the oldest goes when all are in use */
 	a->grace_next = (a->grace_next + 1) % XOK_TX_GRACE_MAX;
 	g->claim = f->claim;

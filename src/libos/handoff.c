@@ -129,14 +129,16 @@ static int twd_handoff_batch(int fd, uint32_t seq, const struct handoff_item *it
 	return 0;
 }
 
-/* Everything that can go: closing PCBs with only their FIN outstanding, TIME_WAIT blocks. */
-static uint32_t handoff_collect(struct exos_stack *s, struct handoff_item **out)
+/* What may go: closing PCBs with only their FIN outstanding and TIME_WAIT blocks - all
+ * of them, or (l) only the TIME_WAIT blocks listener l's filter delivers. */
+static uint32_t handoff_collect(struct exos_stack *s, const struct exos_tcp *l,
+				struct handoff_item **out)
 {
 	struct tcp_state *t = s->tcp;
 	uint32_t cap = 0, n = 0;
 	struct handoff_item *it = NULL;
 
-	for (uint32_t i = 0; i <= t->hmask; i++)
+	for (uint32_t i = 0; !l && i <= t->hmask; i++)
 		for (struct exos_tcp *c = t->htab[i]; c; c = c->hnext)
 			cap++;
 	cap += tcp_tw_count(s);
@@ -144,36 +146,29 @@ static uint32_t handoff_collect(struct exos_stack *s, struct handoff_item **out)
 		*out = NULL;
 		return 0;
 	}
-	for (uint32_t i = 0; i <= t->hmask; i++)
+	for (uint32_t i = 0; !l && i <= t->hmask; i++)
 		for (struct exos_tcp *c = t->htab[i]; c && n < cap; c = c->hnext)
 			if (tcp_pcb_rec(c, &it[n].r))
 				it[n++].c = c;
 	for (struct tcp_tw *w = tcp_tw_first(s); w && n < cap; w = tcp_tw_next(w))
-		if (tcp_tw_rec(s, w, &it[n].r))
+		if ((!l || tcp_tw_on_listener(w, l)) && tcp_tw_rec(s, w, &it[n].r))
 			it[n++].w = w;
 	*out = it;
 	return n;
 }
 
-int handoff_stack(struct exos_stack *s, bool process_exit, uint32_t *left)
+/* Sends the items to twd; forgets those it took.  Their number, or -errno when twd
+ * cannot be reached (or refused everything). */
+static int handoff_items(struct exos_stack *s, struct handoff_item *it, uint32_t n,
+			 bool process_exit)
 {
-	struct handoff_item *it;
 	bool taken[TWD_BATCH_MAX];
-	uint32_t n, done = 0, seq = 0;
+	uint32_t done = 0, seq = 0;
 	int fd, err = 0, took = 0;
 
-	stack_clock(s);
-	n = handoff_collect(s, &it);
-	if (!n) {
-		*left = tcp_closing_count(s);
-		return 0;
-	}
 	fd = twd_connect();
-	if (fd < 0) {
-		free(it);
-		*left = tcp_closing_count(s);
+	if (fd < 0)
 		return fd;
-	}
 	s->depth++; /* forgetting PCBs frees nothing until the end: the items stay valid */
 	while (done < n && !err) {
 		uint32_t k = MIN(n - done, (uint32_t)TWD_BATCH_MAX);
@@ -192,9 +187,33 @@ int handoff_stack(struct exos_stack *s, bool process_exit, uint32_t *left)
 	s->depth--;
 	stack_end_batch(s);
 	close(fd);
+	return took ? took : err;
+}
+
+int handoff_stack(struct exos_stack *s, bool process_exit, uint32_t *left)
+{
+	struct handoff_item *it;
+	uint32_t n;
+	int r = 0;
+
+	stack_clock(s);
+	n = handoff_collect(s, NULL, &it);
+	if (n)
+		r = handoff_items(s, it, n, process_exit);
 	free(it);
 	*left = tcp_closing_count(s);
-	return took ? took : err;
+	return r;
+}
+
+int handoff_listener(struct exos_tcp *l)
+{
+	struct exos_stack *s = l->s;
+	struct handoff_item *it;
+	uint32_t n = handoff_collect(s, l, &it);
+	int r = n ? handoff_items(s, it, n, false) : 0;
+
+	free(it);
+	return r;
 }
 
 /* Reads PORT answers to `seq` until one carries less than a full batch. */

@@ -244,6 +244,10 @@ struct twd_rec;
  * dropped too unless process_exit).  Returns how many twd took (0 if it does not run),
  * and in *left how many closing connections remain. */
 int handoff_stack(struct exos_stack *s, bool process_exit, uint32_t *left);
+/* A listener closes: the TIME_WAIT blocks its filter delivers go to twd with it (else
+ * nothing would deliver them any more).  How many twd took, or -errno. */
+struct exos_tcp;
+int handoff_listener(struct exos_tcp *l);
 /* Listen: twd may hold the port (a previous process's connections).  0 and the port's
  * filter (id, cap; TIME_WAIT blocks adopted) when twd gave it; -ENOENT when it holds
  * nothing there (any more). */

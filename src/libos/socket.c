@@ -316,6 +316,14 @@ void sock_exit_close_all(struct exos_stack *s)
 		if (so->linger_on && so->linger_sec > 0)
 			s->linger_sec = MAX(s->linger_sec, (uint32_t)so->linger_sec);
 		so->nonblock = true;
+		if (so->type == SOCK_STREAM && so->state == SS_LISTEN) {
+			/* The listener stays, detached: it delivers its connections until the
+			 * hand-off, which takes its filter along (closing it now would give
+			 * every live connection a filter of its own: a rebuild in xokd each). */
+			sock_tcp_detach_listener(so);
+			sock_free(so);
+			continue;
+		}
 		exos_close(so->fd);
 	}
 }

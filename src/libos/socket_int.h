@@ -73,6 +73,8 @@ ssize_t sock_tcp_send(struct exos_sock *so, const void *buf, size_t len, int fla
 ssize_t sock_tcp_recv(struct exos_sock *so, void *buf, size_t len, int flags);
 int sock_tcp_shutdown(struct exos_sock *so, int how);
 void sock_tcp_close(struct exos_sock *so);
+/* Process exit: resets what waits for accept(), leaves the listener to the exit hook. */
+void sock_tcp_detach_listener(struct exos_sock *so);
 short sock_tcp_revents(struct exos_sock *so);
 void sock_tcp_apply_opts(struct exos_sock *so);
 

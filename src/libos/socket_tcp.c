@@ -390,6 +390,20 @@ int sock_tcp_shutdown(struct exos_sock *so, int how)
 	return 0;
 }
 
+void sock_tcp_detach_listener(struct exos_sock *so)
+{
+	while (so->naccq) {
+		struct exos_tcp *p = so->accq[--so->naccq];
+		exos_tcp_set_ops(p, NULL, NULL);
+		exos_tcp_abort(p);
+	}
+	if (so->tcp) {
+		so->tcp->naccq = 0;
+		exos_tcp_set_ops(so->tcp, NULL, NULL);
+	}
+	so->tcp = NULL;
+}
+
 void sock_tcp_close(struct exos_sock *so)
 {
 	struct exos_tcp *c = so->tcp;

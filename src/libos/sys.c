@@ -53,6 +53,8 @@ int sys_call(struct exos_sys *sys, uint16_t op, const void *req, size_t req_len,
 		*fd_out = -1;
 	if (sizeof(h) + req_len > sizeof(buf))
 		return -EMSGSIZE;
+	if (sys->notes) /* wake notes waiting in the socket leave room for the reply */
+		sys_drain_notes(sys);
 	memcpy(buf, &h, sizeof(h));
 	if (req_len)
 		memcpy(buf + sizeof(h), req, req_len);

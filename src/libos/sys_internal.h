@@ -75,5 +75,6 @@ void sys_rings_free(struct exos_sys *sys);
 
 /* sys_wait.c */
 int sys_pred_install(struct exos_sys *sys);
+bool sys_drain_notes(struct exos_sys *sys); /* true: the socket reached its end */
 
 #endif /* EXOS_SYS_INTERNAL_H */

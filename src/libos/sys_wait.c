@@ -172,6 +172,8 @@ EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
 {
 	int err;
 
+	if (sys->notes)
+		sys_drain_notes(sys); /* asked for by an earlier exos_sys_wait_poll */
 	err = sys_wait_prepare(sys, false);
 	if (err)
 		return sys_err(err);
@@ -221,19 +223,16 @@ EXOS_API int exos_sys_wait(struct exos_sys *sys, uint64_t deadline_ns)
 	}
 }
 
-/* Reads every pending wake note; true if the control socket hung up. */
-static bool sys_drain_notes(struct exos_sys *sys, short revents)
+/* Reads every wake note waiting in the control socket (only notes arrive while no
+ * request is outstanding); true if the socket reached its end. */
+bool sys_drain_notes(struct exos_sys *sys)
 {
-	_Alignas(16) uint8_t buf[XOK_MSG_MAX];
+	_Alignas(16) uint8_t buf[64];
 	ssize_t n;
 
-	if (revents & POLLIN) {
-		while ((n = recv(sys->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-			; /* only notes arrive while no request is outstanding */
-		if (n == 0)
-			return true;
-	}
-	return (revents & (POLLHUP | POLLERR)) != 0;
+	while ((n = recv(sys->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	return n == 0;
 }
 
 EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, struct pollfd *fds,
@@ -289,7 +288,9 @@ EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, stru
 			err = -errno;
 			break;
 		}
-		if (sys_drain_notes(sys, pfd[nfds].revents)) {
+		if ((pfd[nfds].revents & POLLIN) && sys_drain_notes(sys))
+			pfd[nfds].revents |= POLLHUP;
+		if (pfd[nfds].revents & (POLLHUP | POLLERR)) {
 			err = -EPIPE;
 			break;
 		}

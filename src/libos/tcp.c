@@ -698,6 +698,9 @@ static void tcp_listener_close(struct exos_tcp *l)
 				c->filter_id = 0; /* its frames will go to strayd: reset */
 		}
 	}
+	/* Its TIME_WAIT blocks have no filter of their own either: twd takes them with the
+	 * port's (when it runs; else their segments go to strayd). */
+	handoff_listener(l);
 	tcp_done(l, 0);
 }
 

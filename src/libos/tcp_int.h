@@ -423,6 +423,7 @@ bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
 void tcp_tw_forget(struct exos_stack *s, struct tcp_tw *w, bool drop_ref);
 int tcp_tw_adopt(struct exos_stack *s, const struct twd_rec *r);
 uint32_t tcp_tw_count(const struct exos_stack *s);
+bool tcp_tw_on_listener(const struct tcp_tw *w, const struct exos_tcp *l); /* l delivers w */
 
 /* ---- tcp_isn.c ---- */
 void tcp_isn_init(struct tcp_state *t);

@@ -29,6 +29,7 @@ struct tcp_tw {
 	uint8_t flags;
 	uint8_t wscale; /* our window scale: win << wscale bytes */
 	uint64_t expire;
+	uint64_t since; /* TIME_WAIT began (twd counts its own 2 MSL from here) */
 	struct xok_cap cap; /* filter_id's capability */
 };
 
@@ -194,6 +195,7 @@ void tcp_tw_enter(struct exos_tcp *c)
 		w->icmp_filter = c->icmp_filter;
 		c->filter_id = c->icmp_filter = 0;
 		w->expire = s->now + 2 * t->msl_ns;
+		w->since = s->now;
 		struct tcp_tw **b = tw_bucket(t, w->laddr, w->lport, w->raddr, w->rport);
 		w->hnext = *b;
 		*b = w;
@@ -285,6 +287,11 @@ uint32_t tcp_tw_count(const struct exos_stack *s)
 	return s->tcp->twcount;
 }
 
+bool tcp_tw_on_listener(const struct tcp_tw *w, const struct exos_tcp *l)
+{
+	return !w->filter_id && w->lport == l->lport && (!l->laddr || w->laddr == l->laddr);
+}
+
 bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
 {
 	struct route rt;
@@ -324,7 +331,7 @@ bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
 	r->ts_recent = w->ts_recent;
 	r->ts_offset = w->ts_offset;
 	r->expire_ns = w->expire;
-	r->since_ns = w->expire - 2 * s->tcp->msl_ns;
+	r->since_ns = w->since;
 	return true;
 }
 
@@ -368,6 +375,7 @@ int tcp_tw_adopt(struct exos_stack *s, const struct twd_rec *r)
 	w->win = r->win;
 	w->wscale = r->rcv_wscale;
 	w->expire = MIN(r->expire_ns, s->now + 2 * t->msl_ns);
+	w->since = MIN(r->since_ns, w->expire);
 	/* no filter of its own: the listener's delivers it */
 	struct tcp_tw **b = tw_bucket(t, w->laddr, w->lport, w->raddr, w->rport);
 	w->hnext = *b;

@@ -31,10 +31,10 @@
 
 #include "kern.h"
 
-#define NAPPS	  4
-#define NREGS	  8
-#define IFINDEX	  7
-#define REG_SIZE  65536
+#define NAPPS	 4
+#define NREGS	 8
+#define IFINDEX	 7
+#define REG_SIZE 65536
 
 struct fapp {
 	struct app *a;
@@ -133,8 +133,7 @@ static void note_region(struct fapp *f, uint32_t id, int fd, size_t size)
 	f->regs[i].size = size;
 }
 
-static size_t dispatch(struct app *a, uint16_t op, const void *body, size_t len, int fd,
-		       void *rep)
+static size_t dispatch(struct app *a, uint16_t op, const void *body, size_t len, int fd, void *rep)
 {
 	static _Alignas(16) uint8_t buf[XOK_MSG_MAX];
 	struct xok_msg h = {XOK_ABI_MAGIC, XOK_ABI_VERSION, op, 1, 0};
@@ -144,8 +143,7 @@ static size_t dispatch(struct app *a, uint16_t op, const void *body, size_t len,
 		len = sizeof(buf) - sizeof(h);
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), body, len);
-	return ctl_dispatch(&X, a, buf, sizeof(h) + len, false, fds, fd >= 0 ? 1 : 0, rep,
-			    &rep_fd);
+	return ctl_dispatch(&X, a, buf, sizeof(h) + len, false, fds, fd >= 0 ? 1 : 0, rep, &rep_fd);
 }
 
 static int status_of(const uint8_t *rep)

@@ -57,9 +57,8 @@ static void flooder_init(struct xokd *x, struct flooder *fl, uid_t uid, uint8_t 
 	reg = kt_region(x, fl->a, 2 << 20, (void **)&fl->base);
 	m.at = (struct xok_ref){reg, 0, 4096};
 	m.nentries = NQ;
-	assert_int_equal(kt_call(x, fl->a, XOK_OP_TXQ_SET, &m, sizeof(m),
-				 eventfd(0, EFD_CLOEXEC), NULL, 0),
-			 0);
+	assert_int_equal(
+	    kt_call(x, fl->a, XOK_OP_TXQ_SET, &m, sizeof(m), eventfd(0, EFD_CLOEXEC), NULL, 0), 0);
 	fl->hdr = (struct xok_txq_hdr *)(fl->base + 4096);
 	q = (struct xok_tx_desc *)(fl->hdr + 1);
 	memset(fl->base + (1536 << 10), tag, len);
@@ -228,8 +227,8 @@ static void test_limits(void **state)
 	fd = kt_memfd(m.size, F_SEAL_SHRINK);
 	assert_int_equal(kt_call(x, a, XOK_OP_REGION_ADD, &m, sizeof(m), fd, NULL, 0), -EDQUOT);
 	{
-		struct xok_ring_set rs = {.at = {a->regions[1]->id, 0, 0}, .entry_size = 128,
-					  .nentries = 4};
+		struct xok_ring_set rs = {
+		    .at = {a->regions[1]->id, 0, 0}, .entry_size = 128, .nentries = 4};
 
 		assert_int_equal(KT_CALL0(x, a, XOK_OP_RING_SET, &rs), -EDQUOT);
 	}

@@ -16,11 +16,11 @@ static const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
 
 struct env {
 	struct xokd *x;
-	struct app *a;	  /* unprivileged */
-	uint32_t reg;	  /* a's region for frames */
-	uint8_t *base;	  /* the test's view of it */
-	uint32_t ring;	  /* a's ring */
-	uint32_t sent;	  /* frames the fake interface saw */
+	struct app *a; /* unprivileged */
+	uint32_t reg;  /* a's region for frames */
+	uint8_t *base; /* the test's view of it */
+	uint32_t ring; /* a's ring */
+	uint32_t sent; /* frames the fake interface saw */
 };
 
 static struct env *cur;
@@ -103,7 +103,8 @@ static size_t icmp(uint8_t *f, const struct iface *ifc, uint8_t type)
 	return ip4(f, ifc, 1, ME, PEER, h, sizeof(h));
 }
 
-static size_t arp(uint8_t *f, const struct iface *ifc, uint16_t op, const uint8_t *sha, uint32_t spa)
+static size_t arp(uint8_t *f, const struct iface *ifc, uint16_t op, const uint8_t *sha,
+		  uint32_t spa)
 {
 	size_t n = eth(f, ifc->mac, 0x0806);
 	uint32_t s = htonl(spa), t = htonl(PEER);
@@ -195,7 +196,7 @@ static void test_udp_port(void **state)
 	assert_int_equal(xmit(e, f, n), -EPERM);
 	n = l4(f, ifc, 17, ME, 5353, PEER, 53);
 	assert_int_equal(xmit(e, f, 14 + 20 + 2), -EPERM); /* no room for the ports */
-	f[14] = 0x44;					    /* IHL 4 */
+	f[14] = 0x44;					   /* IHL 4 */
 	assert_int_equal(xmit(e, f, n), -EPERM);
 	f[14] = 0x65; /* version 6 */
 	assert_int_equal(xmit(e, f, n), -EPERM);
@@ -222,7 +223,8 @@ static void test_4tuple_and_tree(void **state)
 	struct iface *ifc = &x->ifaces[0];
 	struct app *b = kt_app(x, 1001);
 	uint8_t *bbase;
-	uint32_t breg = kt_region(x, b, 65536, (void **)&bbase), bring = kt_ring(x, b, 2048, 8, NULL);
+	uint32_t breg = kt_region(x, b, 65536, (void **)&bbase),
+		 bring = kt_ring(x, b, 2048, 8, NULL);
 	struct xok_dpf_insert_reply lis, conn;
 	struct xok_dpf_ref ref = {0};
 	struct dpf_filter df;
@@ -277,9 +279,9 @@ static void test_icmp(void **state)
 	assert_int_equal(dpf_add_shift(&df, 14, 1, 0x0f, 2, 14), 0);
 	assert_int_equal(dpf_add_match(&df, 0, 1, 0xff, 8), 0);
 	assert_int_equal(insert(e, e->a, e->ring, &df, 0, NULL), 0);
-	assert_int_equal(xmit(e, f, icmp(f, ifc, 0)), 0);	 /* echo reply */
-	assert_int_equal(xmit(e, f, icmp(f, ifc, 8)), -EPERM);	 /* echo request */
-	assert_int_equal(xmit(e, f, icmp(f, ifc, 3)), -EPERM);	 /* unreachable */
+	assert_int_equal(xmit(e, f, icmp(f, ifc, 0)), 0);	/* echo reply */
+	assert_int_equal(xmit(e, f, icmp(f, ifc, 8)), -EPERM);	/* echo request */
+	assert_int_equal(xmit(e, f, icmp(f, ifc, 3)), -EPERM);	/* unreachable */
 	assert_int_equal(xmit(e, f, icmp(f, ifc, 11)), -EPERM); /* time exceeded */
 }
 
@@ -290,7 +292,8 @@ static void test_catch_all(void **state)
 	struct iface *ifc = &x->ifaces[0];
 	struct app *root = kt_app(x, 0);
 	uint8_t *rbase;
-	uint32_t rreg = kt_region(x, root, 65536, (void **)&rbase), rring = kt_ring(x, root, 2048, 8, NULL);
+	uint32_t rreg = kt_region(x, root, 65536, (void **)&rbase),
+		 rring = kt_ring(x, root, 2048, 8, NULL);
 	struct dpf_filter df;
 	uint8_t f[128];
 	size_t n;
@@ -337,6 +340,49 @@ static void test_arp(void **state)
 	assert_int_equal(xmit(e, f, arp(f, ifc, 2, bad, ME)), -EPERM);
 }
 
+/* Claims are indexed by the port they pin; a port range (xfwd's NAT ports) pins none. */
+static void test_many_and_ranges(void **state)
+{
+	struct env *e = *state;
+	struct iface *ifc = &e->x->ifaces[0];
+	struct dpf_filter df;
+	uint8_t f[128];
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		assert_int_equal(dpf_filter_udp_port(&df, ME, (uint16_t)(10000 + i)), 0);
+		assert_int_equal(insert(e, e->a, e->ring, &df, 0, NULL), 0);
+	}
+	for (i = 299; i >= 0; i -= 7)
+		assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, (uint16_t)(10000 + i), PEER, 9)), 0);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, 10300, PEER, 9)), -EPERM);
+	/* TCP ports 0x4000-0x40ff, as xfwd's return filter pins them */
+	dpf_filter_init(&df);
+	dpf_match_ipv4(&df);
+	dpf_match_ipv4_proto(&df, 6);
+	dpf_match_ipv4_dst(&df, ME, 32);
+	dpf_add_shift(&df, 14, 1, 0x0f, 2, 14);
+	dpf_add_match(&df, 2, 2, 0xff00, 0x4000);
+	assert_int_equal(insert(e, e->a, e->ring, &df, 0, NULL), 0);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 6, ME, 0x4000, PEER, 80)), 0);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 6, ME, 0x40ff, PEER2, 80)), 0);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 6, ME, 0x4100, PEER, 80)), -EPERM);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, 0x4001, PEER, 80)), -EPERM);
+	/* deleting one port's filter takes that port away, not its neighbours' */
+	{
+		struct xok_stats_reply st;
+		struct xok_stats_req rq = {XOK_STATS_FILTER, 0};
+		struct xok_dpf_delete del = {0};
+
+		assert_int_equal(KT_CALL(e->x, e->a, XOK_OP_STATS, &rq, &st), 0);
+		del.filter = st.recs[5].id; /* port 10005 */
+		assert_int_equal(KT_CALL0(e->x, e->a, XOK_OP_DPF_DELETE, &del), 0);
+	}
+	assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, 10005, PEER, 9)), -EPERM);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, 10004, PEER, 9)), 0);
+	assert_int_equal(xmit(e, f, l4(f, ifc, 17, ME, 10006, PEER, 9)), 0);
+}
+
 /* A filter deleted after frames were queued on the TXQ still covers those frames. */
 static void test_grace(void **state)
 {
@@ -352,9 +398,8 @@ static void test_grace(void **state)
 	size_t n;
 	int i;
 
-	assert_int_equal(kt_call(x, e->a, XOK_OP_TXQ_SET, &m, sizeof(m), eventfd(0, EFD_CLOEXEC),
-				 NULL, 0),
-			 0);
+	assert_int_equal(
+	    kt_call(x, e->a, XOK_OP_TXQ_SET, &m, sizeof(m), eventfd(0, EFD_CLOEXEC), NULL, 0), 0);
 	assert_int_equal(dpf_filter_udp_port(&df, ME, 7000), 0);
 	assert_int_equal(insert(e, e->a, e->ring, &df, 0, &fr), 0);
 	n = l4(e->base + 16384, ifc, 17, ME, 7000, PEER, 9);
@@ -404,7 +449,7 @@ static void test_claim_derivation(void **state)
 	assert_int_equal(c.mask[13], 0xff);
 	assert_int_equal(c.val[13] << 8 | c.val[14], 53);
 	assert_int_equal(c.mask[11] | c.mask[12], 0); /* any remote port */
-	assert_int_equal(c.mask[7], 0xff); /* the reply goes to our address */
+	assert_int_equal(c.mask[7], 0xff);	      /* the reply goes to our address */
 	assert_int_equal(dpf_filter_all_ipv4(&df), 0);
 	claim_from_filter(&df, &c);
 	assert_true(c.wildcard);
@@ -453,6 +498,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_icmp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_catch_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_arp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_and_ranges, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checked_copy, setup, teardown),
 	};

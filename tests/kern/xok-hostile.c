@@ -108,8 +108,7 @@ static void steal(struct exos_sys *sys, struct exos_ring *ring, uint32_t me)
 	/* a parent named by hand that is not where the filter lands */
 	dpf_filter_udp_port(&f, me, (uint16_t)opt.victim_port);
 	dpf_match_ipv4_src(&f, opt.peer, 32);
-	attack("steal-named-parent", exos_filter_insert(sys, ring, 0, 1, &f, &id), -EINVAL,
-	       -EPERM);
+	attack("steal-named-parent", exos_filter_insert(sys, ring, 0, 1, &f, &id), -EINVAL, -EPERM);
 }
 
 static void forge(struct exos_sys *sys, struct exos_ring *ring, uint32_t me, uint32_t vf)
@@ -227,8 +226,7 @@ static uint32_t arp(uint8_t *f, const struct xok_iface_info *ifc, uint16_t op, u
 	return 60;
 }
 
-static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t ifindex,
-		      uint32_t len)
+static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t ifindex, uint32_t len)
 {
 	struct xok_tx_desc d;
 
@@ -293,7 +291,8 @@ static void predicates(struct exos_sys *sys, struct exos_region *reg)
 	/* a storm of valid predicates, all terms in use, replacing each other */
 	wp.nterms = XOK_WK_TERMS_MAX;
 	for (i = 0; i < XOK_WK_TERMS_MAX; i++) {
-		wp.terms[i].lhs = (struct xok_ref){.region = reg->id, .offset = 64 + 4 * (uint64_t)i};
+		wp.terms[i].lhs =
+		    (struct xok_ref){.region = reg->id, .offset = 64 + 4 * (uint64_t)i};
 		wp.terms[i].op = XOK_WK_NE;
 		wp.terms[i].product = (uint8_t)i;
 	}
@@ -311,12 +310,9 @@ static void predicates(struct exos_sys *sys, struct exos_region *reg)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"socket", required_argument, NULL, 'S'},
-	    {"victim-port", required_argument, NULL, 'p'},
-	    {"peer", required_argument, NULL, 'd'},
-	    {"peer-mac", required_argument, NULL, 'm'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {0},
+	    {"socket", required_argument, NULL, 'S'}, {"victim-port", required_argument, NULL, 'p'},
+	    {"peer", required_argument, NULL, 'd'},   {"peer-mac", required_argument, NULL, 'm'},
+	    {"rounds", required_argument, NULL, 'r'}, {0},
 	};
 	struct xok_info_reply info;
 	struct xok_stats_reply st;

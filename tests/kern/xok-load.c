@@ -313,8 +313,8 @@ static int cmd_txhold(void)
 	if (err)
 		die("region", err);
 	word = reg->base;
-	iov = (struct exos_iov){(uint8_t *)reg->base + 4096, build_udp((uint8_t *)reg->base + 4096,
-								       &ifc)};
+	iov = (struct exos_iov){(uint8_t *)reg->base + 4096,
+				build_udp((uint8_t *)reg->base + 4096, &ifc)};
 	for (i = 0; i < opt.count; i++) {
 		__atomic_fetch_add(word, 1, __ATOMIC_RELAXED);
 		if (exos_xmit(sys, ifc.ifindex, &iov, 1, word)) {
@@ -456,8 +456,8 @@ static int cmd_txlat(void)
 	if (!lat)
 		die("calloc", -ENOMEM);
 	word = reg->base;
-	iov = (struct exos_iov){(uint8_t *)reg->base + 4096, build_udp((uint8_t *)reg->base + 4096,
-								       &ifc)};
+	iov = (struct exos_iov){(uint8_t *)reg->base + 4096,
+				build_udp((uint8_t *)reg->base + 4096, &ifc)};
 	if (exos_sys_watch(sys, word, XOK_WK_EQ, 0) < 0)
 		die("watch", -errno);
 	printf("ready app=%u\n", exos_sys_app_id(sys));
@@ -483,8 +483,8 @@ static int cmd_txlat(void)
 		lat[n++] = (exos_now_ns() - t0) / 1000;
 	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
-	printf("txlat n=%d p50_us=%" PRIu64 " p90_us=%" PRIu64 " p99_us=%" PRIu64
-	       " max_us=%" PRIu64 "\n",
+	printf("txlat n=%d p50_us=%" PRIu64 " p90_us=%" PRIu64 " p99_us=%" PRIu64 " max_us=%" PRIu64
+	       "\n",
 	       n, lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100], lat[n - 1]);
 	fflush(stdout);
 	free(lat);
@@ -549,11 +549,16 @@ static int parse_mac(const char *s, uint8_t mac[6])
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"socket", required_argument, NULL, 'S'}, {"dst-mac", required_argument, NULL, 'm'},
-	    {"dst", required_argument, NULL, 'd'},    {"sport", required_argument, NULL, 'a'},
-	    {"dport", required_argument, NULL, 'b'},  {"port", required_argument, NULL, 'p'},
-	    {"size", required_argument, NULL, 'z'},   {"seconds", required_argument, NULL, 't'},
-	    {"count", required_argument, NULL, 'n'},  {"ms", required_argument, NULL, 'M'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"dst-mac", required_argument, NULL, 'm'},
+	    {"dst", required_argument, NULL, 'd'},
+	    {"sport", required_argument, NULL, 'a'},
+	    {"dport", required_argument, NULL, 'b'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"ms", required_argument, NULL, 'M'},
 	    {0},
 	};
 	struct in_addr in;
@@ -561,9 +566,8 @@ int main(int argc, char **argv)
 	int c;
 
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: xok-load flood|echo|spam|txhold|waitpoll|kick|txlat|table "
-			"[options]\n");
+		fprintf(stderr, "usage: xok-load flood|echo|spam|txhold|waitpoll|kick|txlat|table "
+				"[options]\n");
 		return 2;
 	}
 	cmd = argv[1];

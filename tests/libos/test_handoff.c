@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 
 #include "harness.h"
-#include "tcp_int.h"
+#include "socket_int.h"
 #include "twd.h"
 
 /*
@@ -334,6 +334,50 @@ static void test_exit_close_all(void **state)
 	exos_tcp_close(H.listener);
 }
 
+/* At exit the socket layer closes connections like descriptors, but leaves listeners to
+ * the hand-off (their filter delivers the connections still closing). */
+static void test_exit_sockets(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80)};
+	struct exos_stack_stats st;
+	struct peer p;
+	struct parsed q;
+
+	(void)state;
+	int lfd = exos_socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(exos_bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(exos_listen(lfd, 8), 0);
+	peer_init(&p, 80);
+	peer_send(&p, TCP_SYN, NULL, 0);
+	h_next(&q);
+	p.ack = q.seq + 1;
+	peer_send(&p, TCP_ACK, NULL, 0);
+	int fd = exos_accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(exos_send(fd, "bye", 3, 0), 3);
+	h_next(&q);
+	assert_int_equal(q.len, 3);
+	struct linger lg = {1, 5};
+	assert_int_equal(exos_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	sock_exit_close_all(H.s);
+	h_next(&q);
+	peer_check(&p, &q, TCP_ACK | TCP_FIN); /* closed, without waiting for the linger */
+	h_stats(&st);
+	assert_int_equal(st.socks_inuse, 0);
+	assert_int_equal(H.s->linger_sec, 5); /* the exit drains as long as the longest linger */
+	struct exos_tcp *l = tcp_listener_lookup(H.s, 0, htons(80));
+	assert_non_null(l); /* still delivering */
+	assert_true(l->filter_id != 0);
+	assert_int_equal(tcp_closing_count(H.s), 1);
+	assert_int_equal(tcp_exit_draining(H.s), 1); /* "bye" unacknowledged */
+	p.ack += 4;
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	h_next(&q);
+	assert_int_equal(tcp_exit_draining(H.s), 0);
+	exos_tcp_close(l);
+}
+
 static void test_no_twd(void **state)
 {
 	struct peer p;
@@ -463,6 +507,34 @@ static void test_handoff_to_twd(void **state)
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 1);
 	assert_int_equal(fake_filters_active(), filters - 1);
+}
+
+/* A listener closing gives its TIME_WAIT blocks (no filter of their own) to twd with its
+ * port filter. */
+static void test_listener_close_hands_off(void **state)
+{
+	struct fake_twd ft = {0};
+	struct exos_stack_stats st;
+	struct peer p;
+	struct parsed q;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	exos_tcp_close(c);
+	h_next(&q);
+	p.ack = q.seq + 1;
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	h_next(&q);
+	h_stats(&st);
+	assert_int_equal(st.tcp_tw_inuse, 1);
+	fake_twd_start(&ft, 0);
+	exos_tcp_close(H.listener);
+	fake_twd_stop(&ft);
+	assert_int_equal(ft.got, 1);
+	assert_int_equal(ft.checked_ok, 1);
+	h_stats(&st);
+	assert_int_equal(st.tcp_tw_inuse, 0);
 }
 
 static void test_take_port_back(void **state)
@@ -604,8 +676,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fin_wait_1_record, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_last_ack_record, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_exit_close_all, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_exit_sockets, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_no_twd, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_handoff_to_twd, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_listener_close_hands_off, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_take_port_back, h_setup, h_teardown),
 		cmocka_unit_test(test_rec_check),
 		cmocka_unit_test(test_msg_check),

@@ -85,7 +85,8 @@ fw_nginx() {
 	done
 	mkdir -p "$run/tmp"
 	chmod 755 "$run"
-	[ -n "$cpu" ] && affinity="worker_cpu_affinity $(printf '1%0*d' "$cpu" 0);"
+	# nginx's mask is a bit string, CPU0 rightmost: "1" then CPU zeros
+	[ -n "$cpu" ] && affinity="worker_cpu_affinity 1$(printf '%*s' "$cpu" '' | tr ' ' 0);"
 	cat >"$run/nginx.conf" <<EOF
 worker_processes 1;
 $affinity

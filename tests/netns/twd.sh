@@ -162,18 +162,15 @@ xt_stop "$SRV_PID" TERM 2
 
 # ---- FIN_WAIT_2 handed over: Linux closes 2 s after the process exited ----
 linux_server 7300 2 || xt_die "Linux server"
-capture fw2 tcp port 7300
 OUT=$(timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7300 --count 5 --state fin_wait_2 2>&1)
 xt_check "xok-closer exited with 5 connections in FIN_WAIT_2 ($OUT)" grep -q "closed-all .* pcbs=5" <<<"$OUT"
 B=$(twd_stats)
 sleep 3
 A=$(twd_stats)
-echo "  before: $B"; echo "  after: $A"
 xt_check "twd took them in FIN_WAIT_2 ($(xd_field "$B" fin_wait_2)), then Linux's FINs moved them to TIME_WAIT" \
 	bash -c "[ $(xd_field "$B" fin_wait_2) = 5 ] && [ $(xd_field "$A" fin_wait_2) = 0 ] &&
 		[ $(($(xd_field "$A" fin_in) - $(xd_field "$B" fin_in))) -ge 5 ]"
 xt_expect_eq "no Linux socket left in LAST_ACK" "$(last_ack_sockets 7300)" 0
-capture_text fw2 >"$XT_TMP/fw2.txt"
 xt_stop "$SRV_PID" TERM 2
 
 # ---- FIN_WAIT_1 with the FIN unacknowledged: twd retransmits it ----
@@ -201,4 +198,163 @@ xt_check "twd retransmitted the FIN ($(xd_field "$A" fin_rtx)); Linux's ACK, the
 xt_expect_eq "no Linux socket left in LAST_ACK" "$(last_ack_sockets 7350)" 0
 xt_stop "$SRV_PID" TERM 2
 
+# ---- SYNs reusing a TIME_WAIT 4-tuple (RFC 9293 / RFC 6191) ----
+# xok-closer serves two Linux clients with fixed ports and closes first: two TIME_WAIT
+# connections demultiplexed by its listener, handed over with the listener's port filter.
+cat >"$XT_TMP/client.py" <<'PY'
+import socket, sys
+addr, port, lport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('', lport)); s.settimeout(10); s.connect((addr, port))
+s.sendall(b'hello\n')
+while s.recv(100):
+    pass
+s.close()
+PY
+capture syn tcp port 7400
+xt_spawn - timeout 30 "$XOK_CLOSER" --listen --port 7400 --count 2 >"$XT_TMP/syn.out" 2>&1
+SYN_PID=$XT_PID
+xd_wait_for "$XT_TMP/syn.out" "listening" 10 "$SYN_PID" || xt_die "xok-closer --listen"
+C timeout 15 python3 "$XT_TMP/client.py" "$XT_ADDR_A" 7400 41001
+C timeout 15 python3 "$XT_TMP/client.py" "$XT_ADDR_A" 7400 41002
+xd_wait_pid "$SYN_PID" 20
+xt_check "the server closed first: two TIME_WAIT connections, handed over ($(tail -1 "$XT_TMP/syn.out"))" \
+	grep -q "closed-all .* tw=2" "$XT_TMP/syn.out"
+B=$(twd_stats)
+# a new incarnation from 41001: Linux's timestamps have moved on, so RFC 6191 lets it in;
+# twd frees the 4-tuple, the SYN's retransmission finds the port closed (nobody listens)
+OUT=$(C timeout 15 python3 -c "
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('', 41001)); s.settimeout(8); t = time.time()
+try:
+    s.connect(('$XT_ADDR_A', 7400)); print('connected')
+except ConnectionRefusedError:
+    print('refused after %.1f s' % (time.time() - t))
+except OSError as e:
+    print('error', e)
+")
+A=$(twd_stats)
+xt_check "a newer SYN on a TIME_WAIT 4-tuple ended the TIME_WAIT ($OUT)" \
+	bash -c "[ $(($(xd_field "$A" syn_reuse) - $(xd_field "$B" syn_reuse))) = 1 ] && grep -q refused <<<'$OUT'"
+# an old SYN on 41002 (its first incarnation's sequence number, no timestamp): the old
+# connection's ACK
+TXT=$(tcpdump -n -S -r "$XT_TMP/syn.pcap" 2>/dev/null)
+ISN=$(sed -n "s/.*$XT_ADDR_B.41002 > $XT_ADDR_A.7400: Flags \[S\], seq \([0-9]*\),.*/\1/p" <<<"$TXT" | head -1)
+LFIN=$(sed -n "s/.*$XT_ADDR_B.41002 > $XT_ADDR_A.7400: Flags \[F\.\], seq \([0-9]*\),.*/\1/p" <<<"$TXT" | head -1)
+C python3 - "$XT_ADDR_B" "$XT_ADDR_A" 41002 7400 "${ISN:-0}" <<'PY'
+import socket, struct, sys
+src, dst, sport, dport, seq = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+hdr = struct.pack('!HHIIBBHHH', sport, dport, seq, 0, 5 << 4, 0x02, 65535, 0, 0)
+pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 6, len(hdr))
+hdr = hdr[:16] + struct.pack('!H', csum(pseudo + hdr)) + hdr[18:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.sendto(hdr, (dst, 0))
+PY
+sleep 1
+A2=$(twd_stats)
+TXT=$(capture_text syn)
+xt_check "an older SYN got the old connection's ACK (ack $((LFIN + 1)))" \
+	bash -c "[ $(($(xd_field "$A2" syn_old) - $(xd_field "$A" syn_old))) = 1 ] &&
+		grep -q '$XT_ADDR_A.7400 > $XT_ADDR_B.41002: Flags \[\.\], seq [0-9]*, ack $((LFIN + 1)),' <<<'$TXT'"
+
+# ---- the port goes back, with its TIME_WAIT connections, to the next listener ----
+xt_spawn - timeout 30 "$XOK_CLOSER" --listen --port 7500 --count 3 >"$XT_TMP/p.out" 2>&1
+P_PID=$XT_PID
+xd_wait_for "$XT_TMP/p.out" "listening" 10 "$P_PID" || xt_die "xok-closer --listen"
+for lp in 42001 42002 42003; do
+	C timeout 15 python3 "$XT_TMP/client.py" "$XT_ADDR_A" 7500 $lp
+done
+xd_wait_pid "$P_PID" 20
+B=$(twd_stats)
+xt_spawn - "$XOK_ECHO" --port 7500 --count 1 >"$XT_TMP/echo.out" 2>&1
+E_PID=$XT_PID
+xd_wait_for "$XT_TMP/echo.out" "ready" 10 "$E_PID"
+xt_check "xok-echo listens on the port twd held" grep -q "ready port=7500" "$XT_TMP/echo.out"
+A=$(twd_stats)
+xt_check "twd gave the port back with its 3 connections ($(xd_field "$A" ports_given) ports given)" \
+	bash -c "[ $(($(xd_field "$A" ports_given) - $(xd_field "$B" ports_given))) = 1 ] &&
+		[ $(($(xd_field "$B" conns) - $(xd_field "$A" conns))) -ge 3 ]"
+OUT=$(C timeout 10 python3 -c "
+import socket; s = socket.create_connection(('$XT_ADDR_A', 7500), timeout=5)
+s.sendall(b'echo me\n'); s.shutdown(socket.SHUT_WR); print(s.recv(100).decode().strip())")
+xt_expect_eq "a new client is served on that port" "$OUT" "echo me"
+xd_wait_pid "$E_PID" 20
+A2=$(twd_stats)
+xt_check "at xok-echo's exit the adopted TIME_WAIT connections went back to twd" \
+	test $(($(xd_field "$A2" taken) - $(xd_field "$A" taken))) -ge 3
+
+# ---- exit drains data: exnc sends 16 MB and exits at once; Linux gets every byte ----
+head -c 16M /dev/urandom >"$XT_TMP/data"
+xd_linux_listen 7600 "$XT_TMP/rx.out" || xt_die "nc -l"
+T0=$(date +%s%N)
+timeout 30 "$EXNC" -q 0 "$XT_ADDR_B" 7600 <"$XT_TMP/data" 2>"$XT_TMP/drain.err"
+RC=$?
+T1=$(date +%s%N)
+xd_wait_pid "$NC_PID" 10
+xt_expect_eq "exnc -q 0 exits 0 after $(((T1 - T0) / 1000000)) ms" "$RC" 0
+xt_expect_eq "Linux received all 16 MB (sha256)" "$(xd_sha "$XT_TMP/rx.out")" "$(xd_sha "$XT_TMP/data")"
+
+# ---- SIGTERM through exos_stack_handoff_on_signals ----
+linux_server 7100 0 || xt_die "Linux server"
+xt_spawn - "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7100 --count 2 --signals --sleep-ms 20000 \
+	>"$XT_TMP/sig.out" 2>&1
+SIG_PID=$XT_PID
+xd_wait_for "$XT_TMP/sig.out" "closed-all" 20 "$SIG_PID"
+B=$(twd_stats)
+T0=$(date +%s%N)
+xt_stop "$SIG_PID" TERM 5
+RC=$?
+T1=$(date +%s%N)
+A=$(twd_stats)
+xt_check "SIGTERM: exit(143) in $(((T1 - T0) / 1000000)) ms, twd took its 2 connections" \
+	bash -c "[ $RC = 143 ] && [ $(($(xd_field "$A" taken) - $(xd_field "$B" taken))) = 2 ]"
+
+# ---- twd lets go after 2*MSL ----
+sleep $((2 * MSL))
+LINE=$(twd_stats)
+xt_check "everything older than 2*MSL is gone ($(xd_field "$LINE" conns) left, $(xd_field "$LINE" ended_timewait) ended in TIME_WAIT)" \
+	bash -c "[ $(xd_field "$LINE" conns) = 0 ] && [ $(xd_field "$LINE" ended_timewait) -ge $N ]"
+for _ in $(seq 100); do
+	LINE=$(twd_stats)
+	[ "$(xd_field "$LINE" releasing)" = 0 ] && break
+	sleep 0.2
+done
+xt_expect_eq "and every filter went back to xokd" \
+	"$(xd_field "$LINE" filters) $(xd_field "$LINE" releasing)" "0 0"
+xt_expect_eq "xokctl: twd holds no filter" \
+	"$("$XOKCTL" --socket "$SOCK" apps --json | python3 -c "import json, sys; print([a['filters'] for a in json.load(sys.stdin)['apps'] if a['name'] == 'twd'])")" "[0]"
+
+# ---- without twd: a background copy of the process keeps the connections ----
+xt_stop "$TWD_PID" TERM 5
+xt_expect_eq "twd exits 0 at SIGTERM" "$?" 0
+xt_check "and removes its socket" test ! -e "$XOK_TWD_SOCKET"
+T0=$(date +%s%N)
+OUT=$(EXOS_TCP_MSL_MS=1000 timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7100 --count 3 2>"$XT_TMP/bg.err")
+T1=$(date +%s%N)
+CLOSED=$(sed -n 's/^closed-all \([0-9]*\).*/\1/p' <<<"$OUT")
+BG=$(sed -n 's/.*: pid \([0-9]*\) keeps 3 closing TCP connections in the background.*/\1/p' "$XT_TMP/bg.err")
+[ -n "$BG" ] && XT_PIDS+=("$BG")
+xt_check "no twd: exit at once ($(((T1 - CLOSED) / 1000000)) ms), saying so ($(cat "$XT_TMP/bg.err"))" \
+	bash -c "[ $(((T1 - CLOSED) / 1000000)) -lt 500 ] && grep -q 'twd is not reachable' '$XT_TMP/bg.err' && [ -n '$BG' ]"
+xt_check "the background copy (pid $BG) keeps them, then ends after 2*MSL" bash -c "
+	kill -0 $BG || exit 1
+	for i in \$(seq 60); do kill -0 $BG 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+T0=$(date +%s%N)
+EXOS_EXIT_LINGER=foreground EXOS_TCP_MSL_MS=500 timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" \
+	--port 7100 --count 2 >/dev/null 2>"$XT_TMP/fg.err"
+T1=$(date +%s%N)
+xt_check "EXOS_EXIT_LINGER=foreground: exit waits for TIME_WAIT ($(((T1 - T0) / 1000000)) ms)" \
+	bash -c "[ $(((T1 - T0) / 1000000)) -ge 900 ] && grep -q 'exit waits' '$XT_TMP/fg.err'"
+EXOS_EXIT_LINGER=none timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7100 --count 1 \
+	>/dev/null 2>"$XT_TMP/none.err"
+xt_check "EXOS_EXIT_LINGER=none: dropped, and said so" grep -q "dropping 1 closing" "$XT_TMP/none.err"
+xt_stop "$SRV_PID" TERM 2
+
+xt_check "xokd, arpd and strayd still run" kill -0 "$XOKD_PID" "$ARPD_PID" "$STRAYD_PID"
 xt_finish

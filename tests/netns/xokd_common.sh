@@ -21,14 +21,17 @@ xk_topology() {
 	SOCK=$XT_TMP/xokd.sock
 }
 
-# xk_start_xokd [ARGS...]: start xokd on $XT_IF_A; waits for "ready".  PID in XOKD_PID.
+# xk_start_xokd [ARGS...]: start xokd on $XT_IF_A; waits for its "ready" (a new one: the
+# log is appended to across restarts).  PID in XOKD_PID.
 xk_start_xokd() {
+	local i n
+	n=$(grep -c "main: ready" "$XT_TMP/xokd.log" 2>/dev/null)
 	xt_spawn "$NS_X" "$XOKD" --iface "$XT_IF_A" --addr "$XT_ADDR_A/24" --socket "$SOCK" "$@" \
 		>>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	local i
 	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "ready" "$XT_TMP/xokd.log" && return 0
+		[ -S "$SOCK" ] && [ "$(grep -c "main: ready" "$XT_TMP/xokd.log")" -gt "${n:-0}" ] &&
+			return 0
 		kill -0 "$XOKD_PID" 2>/dev/null || break
 		sleep 0.1
 	done

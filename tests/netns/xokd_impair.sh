@@ -23,6 +23,8 @@ xi_start() {
 		sleep 0.1
 	done
 	grep -q "ready" "$XT_TMP/xokd.log" || { cat "$XT_TMP/xokd.log"; return 1; }
+	cat "$XT_TMP/arpd.log" >>"$XT_TMP/arpd.old.log" 2>/dev/null
+	: >"$XT_TMP/arpd.log" # xd_start_arpd waits for a "ready" line in it
 	xd_start_arpd && xd_start_strayd
 }
 

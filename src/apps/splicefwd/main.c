@@ -14,30 +14,30 @@
 #include "splicefwd.h"
 
 static const char usage[] =
-	"usage: splicefwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...]\n"
-	"                 [--policy rr|hash] [--socket PATH] [--buf BYTES] [--stats] [-v]...\n"
-	"                 [--help]\n"
-	"\n"
-	"splicefwd is the socket-splicing TCP forwarder of Ganger et al. (TOCS 2002, §7), the\n"
-	"baseline for xfwd: it accepts clients on libexos's POSIX-like sockets, connects a\n"
-	"socket to a backend for each, and copies the bytes both ways.  It terminates TCP on\n"
-	"both sides: clients are acknowledged by splicefwd, not by the backend.\n"
-	"\n"
-	"  -l, --listen ADDR:PORT  where clients connect (one of xokd's addresses, or 0.0.0.0)\n"
-	"  -b, --backend LIST      comma-separated ADDR:PORT backends (repeatable)\n"
-	"  -p, --policy P          rr (round robin, the default) or hash (of the client's\n"
-	"                          4-tuple): the same choice as xfwd's\n"
-	"  -s, --socket PATH       xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
-	"                          " XOK_SOCKET_DEFAULT ")\n"
-	"  -B, --buf BYTES         buffer per direction per connection (default 65536)\n"
-	"      --stats             print the counters on exit\n"
-	"  -v, --verbose           more logging\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"A FIN from either side becomes a shutdown of the other side's write half once the\n"
-	"buffered bytes are out; a connection pair closes when both directions are done, and\n"
-	"a reset or error on either side resets both.  SIGUSR1 prints the counters to stderr;\n"
-	"SIGINT and SIGTERM stop it.  Needs xokd and arpd.\n";
+    "usage: splicefwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...]\n"
+    "                 [--policy rr|hash] [--socket PATH] [--buf BYTES] [--stats] [-v]...\n"
+    "                 [--help]\n"
+    "\n"
+    "splicefwd is the socket-splicing TCP forwarder of Ganger et al. (TOCS 2002, §7), the\n"
+    "baseline for xfwd: it accepts clients on libexos's POSIX-like sockets, connects a\n"
+    "socket to a backend for each, and copies the bytes both ways.  It terminates TCP on\n"
+    "both sides: clients are acknowledged by splicefwd, not by the backend.\n"
+    "\n"
+    "  -l, --listen ADDR:PORT  where clients connect (one of xokd's addresses, or 0.0.0.0)\n"
+    "  -b, --backend LIST      comma-separated ADDR:PORT backends (repeatable)\n"
+    "  -p, --policy P          rr (round robin, the default) or hash (of the client's\n"
+    "                          4-tuple): the same choice as xfwd's\n"
+    "  -s, --socket PATH       xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
+    "                          " XOK_SOCKET_DEFAULT ")\n"
+    "  -B, --buf BYTES         buffer per direction per connection (default 65536)\n"
+    "      --stats             print the counters on exit\n"
+    "  -v, --verbose           more logging\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "A FIN from either side becomes a shutdown of the other side's write half once the\n"
+    "buffered bytes are out; a connection pair closes when both directions are done, and\n"
+    "a reset or error on either side resets both.  SIGUSR1 prints the counters to stderr;\n"
+    "SIGINT and SIGTERM stop it.  Needs xokd and arpd.\n";
 
 static volatile sig_atomic_t stop_flag, dump_flag;
 
@@ -76,15 +76,15 @@ static int add_backends(struct splice_cfg *cfg, const char *arg)
 static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"backend", required_argument, NULL, 'b'},
-		{"policy", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, 's'},
-		{"buf", required_argument, NULL, 'B'},
-		{"stats", no_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"buf", required_argument, NULL, 'B'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	bool have_listen = false;
 	unsigned long v;
@@ -98,7 +98,8 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 		case 'l':
 			if (backend_parse_addr(optarg, &cfg->listen.sin_addr.s_addr,
 					       &cfg->listen.sin_port)) {
-				fprintf(stderr, "splicefwd: --listen wants ADDR:PORT: %s\n", optarg);
+				fprintf(stderr, "splicefwd: --listen wants ADDR:PORT: %s\n",
+					optarg);
 				return -EINVAL;
 			}
 			cfg->listen.sin_family = AF_INET;
@@ -191,8 +192,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (backend_parse_list(cfg.backends, &s.be)) {
-		fprintf(stderr, "splicefwd: --backend wants ADDR:PORT[,ADDR:PORT...] (no "
-				"duplicates): %s\n", cfg.backends);
+		fprintf(stderr,
+			"splicefwd: --backend wants ADDR:PORT[,ADDR:PORT...] (no "
+			"duplicates): %s\n",
+			cfg.backends);
 		free(cfg.backends);
 		return 2;
 	}

@@ -12,7 +12,7 @@
 #include "splicefwd.h"
 
 static void splice_log(const struct splicefwd *s, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void splice_log(const struct splicefwd *s, int level, const char *fmt, ...)
 {
@@ -258,10 +258,10 @@ int splice_run(struct splicefwd *s, volatile sig_atomic_t *stop, volatile sig_at
 		for (size_t i = 0; i < np; i++) {
 			const struct splice_pair *p = s->pairs[i];
 
-			fds[1 + 2 * i] = (struct pollfd){.fd = p->cfd,
-							 .events = client_events(s, p)};
-			fds[2 + 2 * i] = (struct pollfd){.fd = p->bfd,
-							 .events = backend_events(s, p)};
+			fds[1 + 2 * i] =
+			    (struct pollfd){.fd = p->cfd, .events = client_events(s, p)};
+			fds[2 + 2 * i] =
+			    (struct pollfd){.fd = p->bfd, .events = backend_events(s, p)};
 		}
 		r = exos_poll(fds, n, 1000);
 		if (*dump) {

@@ -27,10 +27,10 @@
 
 #include "backend.h"
 
-#define SPLICE_BUF_DEFAULT (64 * 1024) /* bytes buffered per direction per connection */
-#define SPLICE_BUF_MIN	   1024
-#define SPLICE_BUF_MAX	   (16 * 1024 * 1024)
-#define SPLICE_BACKLOG	   1024
+#define SPLICE_BUF_DEFAULT  (64 * 1024) /* bytes buffered per direction per connection */
+#define SPLICE_BUF_MIN	    1024
+#define SPLICE_BUF_MAX	    (16 * 1024 * 1024)
+#define SPLICE_BACKLOG	    1024
 #define SPLICE_ACCEPT_BURST 64 /* connections accepted per wakeup */
 
 struct splice_half { /* one direction: bytes read from one socket, to write to the other */

@@ -139,6 +139,28 @@ static void filter_put(struct twd *t, struct twd_filter *f)
 	t->nfilters--;
 }
 
+/* Moves a filter on the release queue to its head: a new incarnation waits for it. */
+static void filter_release_first(struct twd *t, struct twd_filter *f)
+{
+	struct twd_filter **pp = &t->rel_head, *prev = NULL;
+
+	if (!f->dead || t->rel_head == f)
+		return;
+	while (*pp && *pp != f) {
+		prev = *pp;
+		pp = &(*pp)->rnext;
+	}
+	if (!*pp)
+		return;
+	*pp = f->rnext;
+	if (t->rel_tail == f)
+		t->rel_tail = prev;
+	f->rnext = t->rel_head;
+	t->rel_head = f;
+	if (!t->rel_tail)
+		t->rel_tail = f;
+}
+
 static void filter_release(struct twd *t, struct twd_filter *f)
 {
 	struct twd_filter **pp = &t->filters[f->id % TWD_HASH_BUCKETS];
@@ -439,8 +461,8 @@ int twd_add(struct twd *t, const struct twd_rec *r, uint64_t now)
 	t->nconns++;
 	switch (c->state) {
 	case EXOS_TCP_TIME_WAIT:
-		c->since = r->since_ns;
-		c->expire = MIN(r->expire_ns, r->since_ns + 2 * t->msl);
+		c->since = r->since_ns ? r->since_ns : now;
+		c->expire = MIN(r->expire_ns, c->since + 2 * t->msl);
 		if (c->expire < now)
 			c->expire = now; /* ends at the next timer run */
 		break;
@@ -497,8 +519,10 @@ static void conn_input(struct twd *t, struct twd_conn *c, const struct twd_seg *
 		if (c->state == EXOS_TCP_TIME_WAIT && syn_acceptable(c, s)) {
 			/* A new incarnation: free the 4-tuple.  This SYN is spent (twd cannot
 			 * accept for anyone); the peer's retransmission finds the listener. */
+			struct twd_filter *f = c->f;
 			t->st.syn_reuse++;
 			conn_end(t, c, &t->st.ended_syn);
+			filter_release_first(t, f); /* (a port filter stays while it has others) */
 			return;
 		}
 		/* Old, or not in TIME_WAIT: the ACK of the connection we have (RFC 9293
@@ -646,8 +670,12 @@ void twd_input(struct twd *t, uint32_t filter, const uint8_t *frame, uint32_t le
 	c = *conn_slot(t, s.daddr, s.dport, s.saddr, s.sport);
 	if (!c || c->f != f) {
 		/* a connection that ended (its filter not yet released), or another 4-tuple
-		 * on a port twd holds: CLOSED, RFC 9293 §3.10.7.1 */
+		 * on a port twd holds: CLOSED, RFC 9293 §3.10.7.1 - except a SYN for a
+		 * 4-tuple that is being freed for its application's listener: its
+		 * retransmission will find the listener */
 		t->st.rx_stray++;
+		if (!f->port && (s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			return;
 		send_rst_reply(t, f->ifindex, f->lmac, &s, now);
 		return;
 	}
@@ -749,6 +777,16 @@ int twd_take(struct twd *t, uint32_t laddr, uint16_t lport, struct twd_port *por
 		struct twd_filter *f = t->filters[b], *next;
 		for (; f; f = next) {
 			next = f->hnext;
+			if (f->dead && f->port && f->lport == lport) {
+				/* on its way back to xokd: now, so that the listener's insert works */
+				filter_release_first(t, f);
+				t->rel_head = f->rnext;
+				if (!t->rel_head)
+					t->rel_tail = NULL;
+				t->nrel--;
+				filter_release(t, f);
+				continue;
+			}
 			if (f->dead || !f->port || f->given || f->lport != lport)
 				continue;
 			if (f->port_laddr == laddr && !give) {

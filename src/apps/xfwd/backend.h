@@ -31,15 +31,15 @@ struct xfwd_ports {
 };
 
 struct xfwd_backend_stats {
-	uint64_t conns;		   /* connections sent to it */
+	uint64_t conns;		      /* connections sent to it */
 	uint64_t pkts_c2b, bytes_c2b; /* forwarded to it (frames, IP bytes) */
 	uint64_t pkts_b2c, bytes_b2c; /* forwarded from it */
-	uint64_t no_port;	   /* SYNs dropped: every port in use */
+	uint64_t no_port;	      /* SYNs dropped: every port in use */
 };
 
 struct xfwd_backend {
-	uint32_t addr;	/* network order */
-	uint16_t port;	/* network order */
+	uint32_t addr; /* network order */
+	uint16_t port; /* network order */
 	uint16_t idx;
 	/* route (filled at setup) */
 	uint32_t ifindex; /* interface toward it */

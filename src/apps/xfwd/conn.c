@@ -22,14 +22,13 @@ static uint32_t conn_hash(uint32_t seed, uint32_t a, uint32_t b, uint32_t ports)
 	return mix(mix(mix(seed ^ a) ^ b) ^ ports);
 }
 
-static uint32_t chash_of(const struct conn_table *t, uint32_t caddr, uint16_t cport,
-			 uint32_t laddr, uint16_t lport)
+static uint32_t chash_of(const struct conn_table *t, uint32_t caddr, uint16_t cport, uint32_t laddr,
+			 uint16_t lport)
 {
 	return conn_hash(t->seed, caddr, laddr, (uint32_t)cport << 16 | lport) & t->hmask;
 }
 
-static uint32_t bhash_of(const struct conn_table *t, uint32_t baddr, uint16_t bport,
-			 uint16_t eport)
+static uint32_t bhash_of(const struct conn_table *t, uint32_t baddr, uint16_t bport, uint16_t eport)
 {
 	return conn_hash(t->seed, baddr, 0x5bd1e995u, (uint32_t)bport << 16 | eport) & t->hmask;
 }
@@ -232,8 +231,7 @@ void conn_track(struct conn_table *t, struct xfwd_conn *c, enum conn_dir dir, ui
 	conn_touch(t, c, now);
 }
 
-enum conn_syn_verdict conn_client_syn(struct conn_table *t, const struct xfwd_conn *c,
-				     uint32_t seq)
+enum conn_syn_verdict conn_client_syn(struct conn_table *t, const struct xfwd_conn *c, uint32_t seq)
 {
 	if (!c)
 		return CONN_SYN_NEW;

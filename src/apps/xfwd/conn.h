@@ -31,12 +31,7 @@
 #include <stdint.h>
 #include <xok/proto/eth.h>
 
-enum conn_state {
-	CONN_SYN = 0,
-	CONN_EST,
-	CONN_LINGER,
-	CONN_STATE_NR
-};
+enum conn_state { CONN_SYN = 0, CONN_EST, CONN_LINGER, CONN_STATE_NR };
 
 enum conn_dir {
 	CONN_C2B = 0, /* client -> backend */
@@ -57,12 +52,12 @@ struct xfwd_conn {
 	uint32_t caddr, laddr; /* client, our client-side (listen) address */
 	uint16_t cport, lport;
 	/* backend side (network order) */
-	uint16_t bport, eport; /* backend port, our port toward it */
-	uint32_t baddr, local; /* backend, our backend-side address */
-	uint32_t c_ifindex;    /* client-side interface */
-	uint16_t be;	       /* backend index */
-	uint8_t state;	       /* enum conn_state */
-	uint8_t flags;	       /* CONN_* */
+	uint16_t bport, eport;	    /* backend port, our port toward it */
+	uint32_t baddr, local;	    /* backend, our backend-side address */
+	uint32_t c_ifindex;	    /* client-side interface */
+	uint16_t be;		    /* backend index */
+	uint8_t state;		    /* enum conn_state */
+	uint8_t flags;		    /* CONN_* */
 	uint8_t cmac[ETH_ADDR_LEN]; /* client-side next hop's MAC */
 	bool cmac_from_table;	    /* from arpd's table (else learned from the client's frames) */
 	uint32_t cmac_version;	    /* table version cmac was checked at */
@@ -130,7 +125,7 @@ enum conn_syn_verdict {
 	CONN_SYN_RECYCLE,
 };
 enum conn_syn_verdict conn_client_syn(struct conn_table *t, const struct xfwd_conn *c,
-				     uint32_t seq);
+				      uint32_t seq);
 /* Frees up to `budget` expired entries; returns how many. */
 uint32_t conn_expire(struct conn_table *t, uint64_t now, uint32_t budget);
 /* The earliest expiry (0: no entries). */

@@ -133,9 +133,9 @@ static void fwd_conn_release(struct conn_table *t, struct xfwd_conn *c, void *ar
 		if (err)
 			xfwd_log(x, 1, "deleting filter %u: %s", c->filter, strerror(-err));
 	}
-	xfwd_log(x, 3, "connection %08x:%u -> backend %u port %u closed (%s%s)",
-		 ntohl(c->caddr), ntohs(c->cport), c->be, ntohs(c->eport),
-		 conn_state_name(c->state), c->flags & CONN_RST ? ", reset" : "");
+	xfwd_log(x, 3, "connection %08x:%u -> backend %u port %u closed (%s%s)", ntohl(c->caddr),
+		 ntohs(c->cport), c->be, ntohs(c->eport), conn_state_name(c->state),
+		 c->flags & CONN_RST ? ", reset" : "");
 }
 
 /* Claims port for key in per-connection filter mode: 0, -EAGAIN (try another port), or a
@@ -171,6 +171,8 @@ static struct xfwd_conn *fwd_conn_new(struct xfwd *x, const struct nat_pkt *p, u
 	struct xfwd_conn key = {0}, *c;
 	int port = -1, err = -EAGAIN;
 
+	if (!fwd_iface(x, ifindex))
+		return NULL; /* arrived on an interface without an address: no way back */
 	b = backend_pick(&x->be, p->ip->saddr, p->th->sport, p->ip->daddr, p->th->dport, x->now);
 	key.caddr = p->ip->saddr;
 	key.cport = p->th->sport;
@@ -525,7 +527,7 @@ static int fwd_route_backends(struct xfwd *x)
 static int fwd_range_filter(struct xfwd *x, struct xfwd_iface *ifc)
 {
 	struct dpf_filter f;
-	uint16_t mask = (uint16_t)~(x->cfg.port_n - 1);
+	uint16_t mask = (uint16_t) ~(x->cfg.port_n - 1);
 	int err;
 
 	dpf_filter_init(&f);
@@ -613,12 +615,14 @@ int fwd_setup(struct xfwd *x)
 	for (uint32_t i = 0; i < x->be.n; i++)
 		if ((!x->cfg.laddr || x->cfg.laddr == x->be.b[i].local) &&
 		    port_in_block(&x->be.b[i].ports, ntohs(x->cfg.lport))) {
-			fprintf(stderr, "xfwd: the listen port is in --ports on the same address\n");
+			fprintf(stderr,
+				"xfwd: the listen port is in --ports on the same address\n");
 			return -EINVAL;
 		}
 
 	for (uint32_t i = 0; i < x->nifs; i++) {
-		uint32_t need = (uint32_t)sizeof(struct xok_ring_entry) + ETH_HDR_LEN + x->ifs[i].mtu;
+		uint32_t need =
+		    (uint32_t)sizeof(struct xok_ring_entry) + ETH_HDR_LEN + x->ifs[i].mtu;
 
 		need = (need + 63) & ~63u;
 		if (need > entry_size)

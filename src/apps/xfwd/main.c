@@ -12,41 +12,41 @@
 #include "xfwd.h"
 
 static const char usage[] =
-	"usage: xfwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...] [--policy rr|hash]\n"
-	"            [--socket PATH] [--idle S] [--linger S] [--ports LO-HI]\n"
-	"            [--return-filter range|conn] [--max-conns N] [--stats] [-v]... [--help]\n"
-	"\n"
-	"xfwd forwards TCP connections to backends by rewriting packets (Ganger et al.,\n"
-	"TOCS 2002, §7 \"direct forwarding\"): a client's SYN picks a backend; every frame\n"
-	"of the connection then has its Ethernet and IP addresses and TCP ports rewritten,\n"
-	"its checksums patched incrementally (RFC 1624), and leaves on the backend's interface\n"
-	"straight from the receive ring; the backend's frames come back the same way.  xfwd\n"
-	"never acknowledges anything itself: the client is acknowledged by the backend.\n"
-	"\n"
-	"  -l, --listen ADDR:PORT  where clients connect (ADDR: one of xokd's addresses, or\n"
-	"                          0.0.0.0 for all)\n"
-	"  -b, --backend LIST      comma-separated ADDR:PORT backends (repeatable); the\n"
-	"                          backend sees xfwd's address on its interface as the source\n"
-	"  -p, --policy P          rr (round robin, the default) or hash (of the client's\n"
-	"                          4-tuple)\n"
-	"  -s, --socket PATH       xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
-	"                          " XOK_SOCKET_DEFAULT ")\n"
-	"  -i, --idle S            forget an established connection after S seconds without\n"
-	"                          packets (default 600)\n"
-	"  -L, --linger S          keep a finished connection (both FINs acknowledged, or a\n"
-	"                          RST) S seconds for late retransmissions (default 1)\n"
-	"  -P, --ports LO-HI       xfwd's ports toward the backends: an aligned power-of-two\n"
-	"                          block of at least 64 ports (default 61440-65535)\n"
-	"  -r, --return-filter M   range (default): one filter claims the port block;\n"
-	"                          conn: one 4-tuple filter per connection\n"
-	"  -m, --max-conns N       connection table size (default 65536)\n"
-	"      --stats             print the counters on exit\n"
-	"  -v, --verbose           more logging (-vv setup, -vvv every connection)\n"
-	"  -h, --help              this text\n"
-	"\n"
-	"SIGUSR1 prints the counters to stderr; SIGINT and SIGTERM stop it.  Needs xokd with\n"
-	"an interface toward the clients and one toward the backends (they may be the same),\n"
-	"and arpd for the next hops' MAC addresses.\n";
+    "usage: xfwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...] [--policy rr|hash]\n"
+    "            [--socket PATH] [--idle S] [--linger S] [--ports LO-HI]\n"
+    "            [--return-filter range|conn] [--max-conns N] [--stats] [-v]... [--help]\n"
+    "\n"
+    "xfwd forwards TCP connections to backends by rewriting packets (Ganger et al.,\n"
+    "TOCS 2002, §7 \"direct forwarding\"): a client's SYN picks a backend; every frame\n"
+    "of the connection then has its Ethernet and IP addresses and TCP ports rewritten,\n"
+    "its checksums patched incrementally (RFC 1624), and leaves on the backend's interface\n"
+    "straight from the receive ring; the backend's frames come back the same way.  xfwd\n"
+    "never acknowledges anything itself: the client is acknowledged by the backend.\n"
+    "\n"
+    "  -l, --listen ADDR:PORT  where clients connect (ADDR: one of xokd's addresses, or\n"
+    "                          0.0.0.0 for all)\n"
+    "  -b, --backend LIST      comma-separated ADDR:PORT backends (repeatable); the\n"
+    "                          backend sees xfwd's address on its interface as the source\n"
+    "  -p, --policy P          rr (round robin, the default) or hash (of the client's\n"
+    "                          4-tuple)\n"
+    "  -s, --socket PATH       xokd's control socket (default $" XOK_SOCKET_ENV " or\n"
+    "                          " XOK_SOCKET_DEFAULT ")\n"
+    "  -i, --idle S            forget an established connection after S seconds without\n"
+    "                          packets (default 600)\n"
+    "  -L, --linger S          keep a finished connection (both FINs acknowledged, or a\n"
+    "                          RST) S seconds for late retransmissions (default 1)\n"
+    "  -P, --ports LO-HI       xfwd's ports toward the backends: an aligned power-of-two\n"
+    "                          block of at least 64 ports (default 61440-65535)\n"
+    "  -r, --return-filter M   range (default): one filter claims the port block;\n"
+    "                          conn: one 4-tuple filter per connection\n"
+    "  -m, --max-conns N       connection table size (default 65536)\n"
+    "      --stats             print the counters on exit\n"
+    "  -v, --verbose           more logging (-vv setup, -vvv every connection)\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "SIGUSR1 prints the counters to stderr; SIGINT and SIGTERM stop it.  Needs xokd with\n"
+    "an interface toward the clients and one toward the backends (they may be the same),\n"
+    "and arpd for the next hops' MAC addresses.\n";
 
 static volatile sig_atomic_t stop_flag, dump_flag;
 static int log_level;
@@ -91,19 +91,19 @@ static int parse_seconds(const char *opt, const char *s, uint64_t *ns)
 static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backends)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"backend", required_argument, NULL, 'b'},
-		{"policy", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, 's'},
-		{"idle", required_argument, NULL, 'i'},
-		{"linger", required_argument, NULL, 'L'},
-		{"ports", required_argument, NULL, 'P'},
-		{"return-filter", required_argument, NULL, 'r'},
-		{"max-conns", required_argument, NULL, 'm'},
-		{"stats", no_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"idle", required_argument, NULL, 'i'},
+	    {"linger", required_argument, NULL, 'L'},
+	    {"ports", required_argument, NULL, 'P'},
+	    {"return-filter", required_argument, NULL, 'r'},
+	    {"max-conns", required_argument, NULL, 'm'},
+	    {"stats", no_argument, NULL, 'S'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	bool have_listen = false;
 	size_t blen = 0;
@@ -162,8 +162,9 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			break;
 		case 'P':
 			if (ports_parse(optarg, &cfg->port_lo, &cfg->port_n)) {
-				fprintf(stderr, "xfwd: --ports wants LO-HI, an aligned power-of-two "
-						"block of at least 64 ports (e.g. 61440-65535): %s\n",
+				fprintf(stderr,
+					"xfwd: --ports wants LO-HI, an aligned power-of-two "
+					"block of at least 64 ports (e.g. 61440-65535): %s\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -186,7 +187,8 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg || *optarg == '-' || v < 1 ||
 			    v > (1ul << 24)) {
-				fprintf(stderr, "xfwd: --max-conns wants 1..16777216: %s\n", optarg);
+				fprintf(stderr, "xfwd: --max-conns wants 1..16777216: %s\n",
+					optarg);
 				return -EINVAL;
 			}
 			cfg->max_conns = (uint32_t)v;
@@ -232,8 +234,10 @@ int main(int argc, char **argv)
 	log_level = x.cfg.verbose;
 	err = backend_parse_list(backends, &x.be);
 	if (err) {
-		fprintf(stderr, "xfwd: --backend wants ADDR:PORT[,ADDR:PORT...] (at most %d, no "
-				"duplicates): %s\n", XFWD_BACKENDS_MAX, backends);
+		fprintf(stderr,
+			"xfwd: --backend wants ADDR:PORT[,ADDR:PORT...] (at most %d, no "
+			"duplicates): %s\n",
+			XFWD_BACKENDS_MAX, backends);
 		free(backends);
 		return 2;
 	}
@@ -253,9 +257,10 @@ int main(int argc, char **argv)
 	err = fwd_setup(&x);
 	if (!err) {
 		inet_ntop(AF_INET, &x.cfg.laddr, lip, sizeof(lip));
-		fprintf(stderr, "xfwd: ready: listening on %s:%u (filter %u), %u backend%s, "
-			"policy %s, return filter %s, ports %u-%u\n", lip, ntohs(x.cfg.lport),
-			x.listen.id, x.be.n, x.be.n == 1 ? "" : "s",
+		fprintf(stderr,
+			"xfwd: ready: listening on %s:%u (filter %u), %u backend%s, "
+			"policy %s, return filter %s, ports %u-%u\n",
+			lip, ntohs(x.cfg.lport), x.listen.id, x.be.n, x.be.n == 1 ? "" : "s",
 			x.cfg.policy == XFWD_POLICY_RR ? "rr" : "hash",
 			x.cfg.retfilter == XFWD_RET_RANGE ? "range" : "per connection",
 			x.cfg.port_lo, x.cfg.port_lo + x.cfg.port_n - 1);

@@ -4,8 +4,7 @@
 
 #include "nat.h"
 
-enum nat_parse_err nat_parse(uint8_t *frame, uint32_t caplen, uint32_t origlen,
-			     struct nat_pkt *p)
+enum nat_parse_err nat_parse(uint8_t *frame, uint32_t caplen, uint32_t origlen, struct nat_pkt *p)
 {
 	uint32_t ihl, tot, thl;
 	uint16_t type;

@@ -47,15 +47,14 @@ struct nat_rewrite {
 
 enum nat_parse_err {
 	NAT_OK = 0,
-	NAT_NOT_TCP,	/* not Ethernet II / IPv4 / TCP */
-	NAT_MALFORMED,	/* lengths that do not add up */
-	NAT_TRUNCATED,	/* longer than the ring entry: only part of it is here */
-	NAT_FRAGMENT,	/* an IP fragment: ports are not (all) there */
+	NAT_NOT_TCP,   /* not Ethernet II / IPv4 / TCP */
+	NAT_MALFORMED, /* lengths that do not add up */
+	NAT_TRUNCATED, /* longer than the ring entry: only part of it is here */
+	NAT_FRAGMENT,  /* an IP fragment: ports are not (all) there */
 };
 
 /* Parses frame[0..caplen) of a frame whose original length was origlen. */
-enum nat_parse_err nat_parse(uint8_t *frame, uint32_t caplen, uint32_t origlen,
-			     struct nat_pkt *p);
+enum nat_parse_err nat_parse(uint8_t *frame, uint32_t caplen, uint32_t origlen, struct nat_pkt *p);
 
 /* Whether the TCP checksum is an unfinished CHECKSUM_PARTIAL one (see above). */
 bool nat_csum_is_partial(const struct nat_pkt *p);

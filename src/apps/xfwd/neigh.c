@@ -41,7 +41,8 @@ void neigh_init(struct xfwd *x)
 	x->now = exos_now_ns();
 	neigh_try_table(x);
 	if (!x->nb.table)
-		fprintf(stderr, "xfwd: arpd's ARP table is not published (yet): is arpd running?\n");
+		fprintf(stderr,
+			"xfwd: arpd's ARP table is not published (yet): is arpd running?\n");
 }
 
 void neigh_close(struct xfwd *x)
@@ -156,8 +157,7 @@ static void neigh_request(struct xfwd *x, uint32_t ifindex, uint32_t addr)
 	fwd_xmit(x, ifindex, frame, 60, &x->bounce.word[b]); /* minimum frame, zero padded */
 }
 
-static struct neigh_pend *pend_find(struct xfwd *x, uint32_t ifindex, uint32_t addr,
-				    bool create)
+static struct neigh_pend *pend_find(struct xfwd *x, uint32_t ifindex, uint32_t addr, bool create)
 {
 	struct neigh *nb = &x->nb;
 	struct neigh_pend *free_slot = NULL;
@@ -222,8 +222,7 @@ void neigh_solicit(struct xfwd *x, uint32_t ifindex, uint32_t addr)
 	neigh_watch_update(x);
 }
 
-int neigh_queue(struct xfwd *x, uint32_t ifindex, uint32_t addr, const uint8_t *frame,
-		uint32_t len)
+int neigh_queue(struct xfwd *x, uint32_t ifindex, uint32_t addr, const uint8_t *frame, uint32_t len)
 {
 	struct neigh_pend *p = pend_find(x, ifindex, addr, true);
 	int b;
@@ -286,7 +285,8 @@ void neigh_poll(struct xfwd *x)
 				uint8_t *frame = x->bounce.buf + (size_t)p->q[k] * x->bounce.size;
 
 				memcpy(frame, mac, ETH_ADDR_LEN);
-				fwd_xmit(x, p->ifindex, frame, p->qlen[k], &x->bounce.word[p->q[k]]);
+				fwd_xmit(x, p->ifindex, frame, p->qlen[k],
+					 &x->bounce.word[p->q[k]]);
 			}
 			for (uint32_t k = 0; k < x->be.n; k++)
 				if (x->be.b[k].nexthop == p->addr)

@@ -28,8 +28,8 @@ static void stats_xokd(struct xfwd *x, FILE *f)
 					what = "return";
 			if (!what)
 				continue; /* per-connection filters: too many to list */
-			fprintf(f, "xfwd: xokd: filter %u (%s): hits %llu bytes %llu\n", r->id, what,
-				U(r->c[XOK_SF_HITS]), U(r->c[XOK_SF_BYTES]));
+			fprintf(f, "xfwd: xokd: filter %u (%s): hits %llu bytes %llu\n", r->id,
+				what, U(r->c[XOK_SF_HITS]), U(r->c[XOK_SF_BYTES]));
 		}
 		cursor = rep.next_cursor;
 	} while (cursor);
@@ -42,10 +42,11 @@ static void stats_xokd(struct xfwd *x, FILE *f)
 
 			if (r->id != app)
 				continue;
-			fprintf(f, "xfwd: xokd: app %u: filters %llu tx_frames %llu tx_rejected %llu "
-				"wakeups %llu\n", app, U(r->c[XOK_SA_FILTERS]),
-				U(r->c[XOK_SA_TX_FRAMES]), U(r->c[XOK_SA_TX_REJECTED]),
-				U(r->c[XOK_SA_WAKEUPS]));
+			fprintf(f,
+				"xfwd: xokd: app %u: filters %llu tx_frames %llu tx_rejected %llu "
+				"wakeups %llu\n",
+				app, U(r->c[XOK_SA_FILTERS]), U(r->c[XOK_SA_TX_FRAMES]),
+				U(r->c[XOK_SA_TX_REJECTED]), U(r->c[XOK_SA_WAKEUPS]));
 		}
 		cursor = rep.next_cursor;
 	} while (cursor);

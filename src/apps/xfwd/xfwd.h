@@ -131,9 +131,9 @@ struct xfwd {
 	struct exos_ring *ring;
 	uint32_t ring_mask;
 	struct exos_region *rxn_region;
-	uint32_t *rx_notify;  /* one notification word per ring entry */
-	uint32_t rx_next;     /* frames consumed (free-running) */
-	uint32_t rx_rel;      /* frames returned to xokd (free-running) */
+	uint32_t *rx_notify; /* one notification word per ring entry */
+	uint32_t rx_next;    /* frames consumed (free-running) */
+	uint32_t rx_rel;     /* frames returned to xokd (free-running) */
 	struct xfwd_bounce bounce;
 	struct xfwd_iface ifs[XOK_IFACES_MAX];
 	uint32_t nifs;
@@ -178,6 +178,6 @@ uint64_t neigh_deadline(const struct xfwd *x);
 void stats_print(struct xfwd *x, FILE *f);
 
 void xfwd_log(const struct xfwd *x, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* XFWD_H */

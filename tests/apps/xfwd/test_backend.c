@@ -22,9 +22,16 @@ static void test_parse_addr(void **state)
 	assert_int_equal(a, inet_addr("198.18.1.2"));
 	assert_int_equal(p, htons(8080));
 	assert_int_equal(backend_parse_addr("198.18.1.2:65535", &a, &p), 0);
-	const char *bad[] = {"198.18.1.2", "198.18.1.2:", "198.18.1.2:0", "198.18.1.2:65536",
-			     "198.18.1:80", "x:80", "198.18.1.2:80x", "198.18.1.2:-1",
-			     ":80", "198.18.1.2:+80",
+	const char *bad[] = {"198.18.1.2",
+			     "198.18.1.2:",
+			     "198.18.1.2:0",
+			     "198.18.1.2:65536",
+			     "198.18.1:80",
+			     "x:80",
+			     "198.18.1.2:80x",
+			     "198.18.1.2:-1",
+			     ":80",
+			     "198.18.1.2:+80",
 			     "198.18.1.2:8080000000000000000000000000000000000"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (backend_parse_addr(bad[i], &a, &p) != -EINVAL)
@@ -36,8 +43,7 @@ static void test_parse_list(void **state)
 	struct xfwd_backends set;
 
 	(void)state;
-	assert_int_equal(backend_parse_list("198.18.1.2:80,198.18.1.3:80,198.18.1.2:81", &set),
-			 0);
+	assert_int_equal(backend_parse_list("198.18.1.2:80,198.18.1.3:80,198.18.1.2:81", &set), 0);
 	assert_int_equal(set.n, 3);
 	assert_int_equal(set.b[2].addr, inet_addr("198.18.1.2"));
 	assert_int_equal(set.b[2].port, htons(81));
@@ -62,9 +68,9 @@ static void test_ports_parse(void **state)
 	assert_int_equal(ports_parse("32768-65535", &lo, &n), 0);
 	assert_int_equal(n, 32768);
 	assert_int_equal(ports_parse("1024-1087", &lo, &n), 0);
-	const char *bad[] = {"61440-65534", "61441-65535", "1000-1063", "1024-1055", "0-65535",
-			     "65535-61440", "61440", "61440-", "-65535", "a-b", "61440-65535x",
-			     "61440-70000"};
+	const char *bad[] = {"61440-65534", "61441-65535", "1000-1063",	   "1024-1055",
+			     "0-65535",	    "65535-61440", "61440",	   "61440-",
+			     "-65535",	    "a-b",	   "61440-65535x", "61440-70000"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (ports_parse(bad[i], &lo, &n) != -EINVAL)
 			fail_msg("accepted %s", bad[i]);
@@ -140,14 +146,17 @@ static void test_hash(void **state)
 	/* sequential client ports (one client) spread too */
 	count[0] = count[1] = 0;
 	for (uint16_t p = 40000; p < 40200; p++)
-		count[backend_pick(&set, inet_addr("198.18.0.2"), htons(p),
-				   inet_addr("198.18.0.1"), htons(80), 0)->idx]++;
+		count[backend_pick(&set, inet_addr("198.18.0.2"), htons(p), inet_addr("198.18.0.1"),
+				   htons(80), 0)
+			  ->idx]++;
 	assert_in_range(count[0], 70, 130);
 	/* a down backend: its tuples go elsewhere, the others stay put */
 	set.b[0].down_until = 10;
 	for (uint16_t p = 40000; p < 40200; p++)
 		assert_int_equal(backend_pick(&set, inet_addr("198.18.0.2"), htons(p),
-					      inet_addr("198.18.0.1"), htons(80), 0)->idx, 1);
+					      inet_addr("198.18.0.1"), htons(80), 0)
+				     ->idx,
+				 1);
 	backends_free(&set);
 }
 
@@ -189,9 +198,9 @@ static void test_ports(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_addr),  cmocka_unit_test(test_parse_list),
-		cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_round_robin),
-		cmocka_unit_test(test_hash),	    cmocka_unit_test(test_ports),
+	    cmocka_unit_test(test_parse_addr),	cmocka_unit_test(test_parse_list),
+	    cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_round_robin),
+	    cmocka_unit_test(test_hash),	cmocka_unit_test(test_ports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,8 +11,8 @@
 
 #include "conn.h"
 
-#define MS 1000000ull
-#define S  1000000000ull
+#define MS	  1000000ull
+#define S	  1000000000ull
 #define SYN_NS	  (30 * S)
 #define IDLE_NS	  (600 * S)
 #define LINGER_NS (2 * S)
@@ -336,17 +336,17 @@ static void test_random_churn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_syn_and_lookup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_retransmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fin_wraparound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expire_budget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_churn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_syn_and_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_syn_retransmit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fin_wraparound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rst, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expire_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_random_churn, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -280,11 +280,9 @@ static void test_parse_padding(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_incremental_vs_full),
-		cmocka_unit_test(test_partial_completed),
-		cmocka_unit_test(test_rfc1624_example),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_parse_padding),
+	    cmocka_unit_test(test_incremental_vs_full), cmocka_unit_test(test_partial_completed),
+	    cmocka_unit_test(test_rfc1624_example),	cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_parse_padding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,8 @@
  *     stays, until no connection is closing or 2*MSL have passed.  $EXOS_EXIT_LINGER says
  *     how: "background" (the default) is the paper's second approach - the process ends
  *     for its parent at once, while a copy of it (fork, its own session, standard streams
- *     on /dev/null, every other descriptor but xokd's closed) keeps the connections;
+ *     on /dev/null, every other descriptor but xokd's closed, its listeners closed so that
+ *     their ports are free) keeps the connections;
  *     "foreground" is the first approach (exit waits); "none" drops them.  libexos says
  *     which on stderr, once.
  *
@@ -142,6 +143,11 @@ static void exit_linger(struct exos_stack **v, unsigned n)
 {
 	uint64_t deadline = 0;
 
+	/* The process is gone for everyone else: its ports are free for the next one (the
+	 * connections listeners delivered get filters of their own, or go to twd). */
+	for (unsigned i = 0; i < n; i++)
+		if (v[i])
+			tcp_exit_release_ports(v[i]);
 	for (unsigned i = 0; i < n; i++)
 		if (v[i])
 			deadline = MAX(deadline, exos_now_ns() + 2 * v[i]->tcp->msl_ns);

@@ -704,6 +704,13 @@ static void tcp_listener_close(struct exos_tcp *l)
 	tcp_done(l, 0);
 }
 
+void tcp_listener_release(struct exos_tcp *l)
+{
+	l->flags |= TF_APP_CLOSED;
+	l->ops = NULL;
+	tcp_listener_close(l);
+}
+
 EXOS_API int exos_tcp_shutdown(struct exos_tcp *c)
 {
 	struct exos_stack *s = c->s;

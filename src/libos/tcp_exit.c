@@ -49,6 +49,18 @@ void tcp_exit_close_all(struct exos_stack *s)
 	stack_end_batch(s);
 }
 
+void tcp_exit_release_ports(struct exos_stack *s)
+{
+	struct exos_tcp *l;
+
+	s->depth++;
+	while ((l = s->tcp->listeners))
+		tcp_listener_release(l);
+	tcp_tw_prune_orphans(s);
+	s->depth--;
+	stack_end_batch(s);
+}
+
 /* Data (or the FIN itself) not yet sent, or data not yet acknowledged. */
 static bool tcp_draining(const struct exos_tcp *c)
 {

@@ -317,6 +317,9 @@ void tcp_end_batch(struct exos_stack *s);
 void tcp_icmp_error(struct exos_stack *s, int err, const struct ip_hdr *inner,
 		    const uint8_t *l4, size_t len);
 void tcp_accept_established(struct exos_tcp *c);
+/* Closes listener l for good (its live connections get filters of their own, its TIME_WAIT
+ * blocks go to twd when it runs). */
+void tcp_listener_release(struct exos_tcp *l);
 /* Process exit: every connection the application still holds is closed as if its
  * descriptor were (detached first: no more callbacks); embryonic ones are reset. */
 void tcp_exit_close_all(struct exos_stack *s);
@@ -324,6 +327,9 @@ void tcp_exit_close_all(struct exos_stack *s);
 uint32_t tcp_exit_draining(struct exos_stack *s);
 /* Closing connections of any kind (PCBs past ESTABLISHED and TIME_WAIT blocks). */
 uint32_t tcp_closing_count(struct exos_stack *s);
+/* Lingering after exit: closes every listener (the port is free for the next process) and
+ * forgets the TIME_WAIT blocks nothing delivers any more. */
+void tcp_exit_release_ports(struct exos_stack *s);
 /* c's record for twd (false: not hand-over material: data still outstanding, or no
  * filter delivers it). */
 bool tcp_pcb_rec(struct exos_tcp *c, struct twd_rec *r);
@@ -424,6 +430,7 @@ void tcp_tw_forget(struct exos_stack *s, struct tcp_tw *w, bool drop_ref);
 int tcp_tw_adopt(struct exos_stack *s, const struct twd_rec *r);
 uint32_t tcp_tw_count(const struct exos_stack *s);
 bool tcp_tw_on_listener(const struct tcp_tw *w, const struct exos_tcp *l); /* l delivers w */
+void tcp_tw_prune_orphans(struct exos_stack *s); /* frees blocks nothing delivers */
 
 /* ---- tcp_isn.c ---- */
 void tcp_isn_init(struct tcp_state *t);

@@ -292,6 +292,18 @@ bool tcp_tw_on_listener(const struct tcp_tw *w, const struct exos_tcp *l)
 	return !w->filter_id && w->lport == l->lport && (!l->laddr || w->laddr == l->laddr);
 }
 
+void tcp_tw_prune_orphans(struct exos_stack *s)
+{
+	struct tcp_tw *w = s->tcp->tw_head, *next;
+
+	for (; w; w = next) {
+		next = w->qnext;
+		if (!w->filter_id && !tcp_listener_lookup(s, w->laddr, w->lport))
+			tw_free(s, w);
+	}
+	tw_timer_rearm(s);
+}
+
 bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
 {
 	struct route rt;

@@ -378,6 +378,45 @@ static void test_exit_sockets(void **state)
 	exos_tcp_close(l);
 }
 
+/* Lingering without twd: the ports go (a restarted server can listen at once); closing
+ * connections get filters of their own, TIME_WAIT blocks nothing delivers are dropped. */
+static void test_release_ports(void **state)
+{
+	struct exos_stack_stats st;
+	struct peer p, p2;
+	struct parsed q;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	exos_tcp_close(c); /* ... into TIME_WAIT */
+	h_next(&q);
+	p.ack = q.seq + 1;
+	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	h_next(&q);
+	peer_init(&p2, 80);
+	p2.port = 40001;
+	H.naccepted = 0;
+	peer_send(&p2, TCP_SYN, NULL, 0);
+	h_next(&q);
+	p2.ack = q.seq + 1;
+	peer_send(&p2, TCP_ACK, NULL, 0);
+	struct exos_tcp *c2 = H.accepted[0];
+	exos_tcp_close(c2); /* FIN_WAIT_1, through the listener's filter */
+	h_next(&q);
+	assert_int_equal(c2->filter_id, 0);
+	tcp_exit_release_ports(H.s);
+	assert_null(tcp_listener_lookup(H.s, 0, htons(80)));
+	assert_true(c2->filter_id != 0); /* a 4-tuple filter of its own */
+	h_stats(&st);
+	assert_int_equal(st.tcp_tw_inuse, 0);
+	assert_int_equal(st.filters_inuse, 1);
+	H.listener = NULL;
+	p2.ack++;
+	peer_send(&p2, TCP_ACK | TCP_FIN, NULL, 0);
+	h_next(&q);
+}
+
 static void test_no_twd(void **state)
 {
 	struct peer p;
@@ -677,6 +716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_last_ack_record, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_exit_close_all, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_exit_sockets, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_release_ports, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_no_twd, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_handoff_to_twd, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_listener_close_hands_off, h_setup, h_teardown),

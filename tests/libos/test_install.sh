@@ -30,6 +30,8 @@ def d(k):
 for k in ("bindir", "sbindir", "libdir", "includedir", "mandir", "sysconfdir"):
     print("%s=%s" % (k.upper(), d(k)))
 print("PREFIX=%s" % p)
+print("SANITIZE=%s" % ("" if o.get("b_sanitize", "none") in ("none", []) else
+    "-fsanitize=" + (o["b_sanitize"] if isinstance(o["b_sanitize"], str) else ",".join(o["b_sanitize"]))))
 ')"
 R=$D/root
 
@@ -90,13 +92,15 @@ int main(void)
 	return 0;
 }
 C
-export PKG_CONFIG_PATH=$(dirname "$PC") PKG_CONFIG_SYSROOT_DIR=$R
+PKG_CONFIG_PATH=$(dirname "$PC")
+export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR=$R
 FLAGS=$(pkg-config --cflags --libs libexos 2>"$D/pc.err")
 check "pkg-config --cflags --libs libexos ($FLAGS)" \
 	bash -c "[ -n '$FLAGS' ] && grep -q -- '-lexos' <<<'$FLAGS' && grep -q -- '-I$R' <<<'$FLAGS'"
+# (a sanitized build's libexos needs the sanitizer runtime in the program too)
 # shellcheck disable=SC2086 # the flags are words
 check "a program compiles and links against the installed libexos" \
-	cc -Wall -Werror -o "$D/hello" "$D/hello.c" $FLAGS
+	cc -Wall -Werror $SANITIZE -o "$D/hello" "$D/hello.c" $FLAGS
 check "and runs with it" bash -c "LD_LIBRARY_PATH='$R$LIBDIR' '$D/hello' | grep -q 'hello from libexos'"
 
 echo "install: $fails failure(s)"

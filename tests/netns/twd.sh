@@ -21,6 +21,7 @@ MSL=${TWD_TEST_MSL:-4} # twd --msl: TIME_WAIT lasts 8 s
 export XOK_TWD_SOCKET=$XT_TMP/twd.sock
 
 # twd_start [ARGS...]: twd; PID in TWD_PID, log twd.log (appended).
+# shellcheck disable=SC2120 # (ARGS: for experiments by hand)
 twd_start() {
 	local n
 	n=$(grep -c "twd: ready" "$XT_TMP/twd.log" 2>/dev/null)

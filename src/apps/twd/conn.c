@@ -307,7 +307,9 @@ static void send_ack(struct twd *t, struct twd_conn *c, uint64_t now)
 
 static void send_fin(struct twd *t, struct twd_conn *c, uint64_t now)
 {
-	conn_send(t, c, c->fin_seq, TCP_FIN | TCP_ACK, now);
+	/* (no next-hop address yet: the first frame from the peer will teach it) */
+	if (c->flags & TWD_F_MAC)
+		conn_send(t, c, c->fin_seq, TCP_FIN | TCP_ACK, now);
 	c->snd_nxt = c->fin_seq + 1;
 }
 
@@ -470,7 +472,7 @@ int twd_add(struct twd *t, const struct twd_rec *r, uint64_t now)
 		c->expire = MIN(r->expire_ns, now + TWD_FIN_WAIT2_NS);
 		break;
 	default: /* our FIN is outstanding */
-		if (c->snd_nxt == c->fin_seq && (c->flags & TWD_F_MAC))
+		if (c->snd_nxt == c->fin_seq)
 			send_fin(t, c, now); /* never sent (a closed window): now */
 		c->rtx_at = now + c->rto;
 		break;

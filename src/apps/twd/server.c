@@ -161,8 +161,9 @@ static int on_take(struct twd_server *sv, struct twd_client *cl, const struct tw
 
 		hdr_init((struct twd_hdr *)sv->buf, TWD_MSG_PORT, h->seq, k, j.status);
 		memcpy(sv->buf + sizeof(struct twd_hdr), &j.port, sizeof(j.port));
-		memcpy(sv->buf + sizeof(struct twd_hdr) + sizeof(j.port), j.out + sent,
-		       k * sizeof(struct twd_rec));
+		if (k)
+			memcpy(sv->buf + sizeof(struct twd_hdr) + sizeof(j.port), j.out + sent,
+			       k * sizeof(struct twd_rec));
 		sent += k;
 		if (reply(cl->fd, sv->buf, len) < 0) {
 			err = -1;

@@ -233,7 +233,6 @@ struct exos_tcp *tcp_pcb_new(struct exos_stack *s)
 	c->mss = TCP_MSS_NOOPT;
 	c->peer_mss = TCP_MSS_NOOPT;
 	c->rto = TCP_RTO_INIT_NS;
-	c->ts_offset = stack_random(s);
 	c->ip_id = (uint16_t)stack_random(s);
 	return c;
 }
@@ -640,6 +639,7 @@ EXOS_API int exos_tcp_connect(struct exos_stack *s, const struct exos_tcp_opts *
 	c->ops = ops;
 	c->arg = arg;
 	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
+	c->ts_offset = tcp_ts_offset(s, c->laddr, c->raddr);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_end = c->iss + 1;
 	c->rcv_adv = 0;

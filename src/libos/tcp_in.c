@@ -182,6 +182,7 @@ static void tcp_input_listen(struct exos_tcp *l, const struct exos_iface *ifc,
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = seg->seq;
 	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
+	c->ts_offset = tcp_ts_offset(s, c->laddr, c->raddr);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_wl2 = c->iss;
 	c->snd_end = c->iss + 1;

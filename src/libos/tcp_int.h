@@ -437,5 +437,6 @@ void tcp_isn_init(struct tcp_state *t);
 uint32_t tcp_isn(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport);
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
+uint32_t tcp_ts_offset(const struct exos_stack *s, uint32_t laddr, uint32_t raddr);
 
 #endif /* EXOS_TCP_INT_H */

@@ -463,6 +463,47 @@ static void test_index_placement(void **state)
 	free(sn.f);
 }
 
+/* Instructions generated for s (merged), or a test failure. */
+static size_t gen_len(const struct dpf_set *s)
+{
+	struct dpf_codegen_opts o = {.sz = sizeof(o), .xsk_map_fd = -1};
+	struct dpf_prog p;
+	size_t n;
+
+	assert_int_equal(dpf_codegen(s, &o, &p), 0);
+	n = p.ninsns;
+	dpf_prog_free(&p);
+	return n;
+}
+
+/* Deleting filters shrinks the merged program again: after removing 255 of 256 port
+ * filters it is exactly the program of a set that only ever held the survivor. */
+static void test_delete_shrinks_program(void **state)
+{
+	struct dpf_set *big = dpf_set_new(), *one = dpf_set_new();
+	struct dpf_filter f;
+	uint32_t parent;
+	size_t full;
+
+	(void)state;
+	for (uint32_t i = 0; i < 256; i++) {
+		dpf_filter_init(&f);
+		assert_int_equal(dpf_filter_tcp_port(&f, 0xc6120001, (uint16_t)(1000 + i)), 0);
+		assert_int_equal(dpf_set_insert(big, i + 1, &f, &parent), 0);
+		if (i == 77)
+			assert_int_equal(dpf_set_insert(one, i + 1, &f, &parent), 0);
+	}
+	full = gen_len(big);
+	for (uint32_t i = 0; i < 256; i++)
+		if (i != 77)
+			assert_int_equal(dpf_set_delete(big, i + 1), 0);
+	assert_int_equal(dpf_set_count(big), 1);
+	assert_int_equal(gen_len(big), gen_len(one));
+	assert_true(gen_len(big) * 10 < full);
+	dpf_set_free(big);
+	dpf_set_free(one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(test_copy_slots),
 	    cmocka_unit_test(test_interpret),
 	    cmocka_unit_test(test_index_placement),
+	    cmocka_unit_test(test_delete_shrinks_program),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

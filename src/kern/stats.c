@@ -75,21 +75,33 @@ static void stats_rings(struct xokd *x, uint32_t cursor, struct xok_stats_reply 
 	free(all);
 }
 
+/*
+ * The record for the object with this id in a walk by increasing id, or NULL: the id is
+ * below the cursor (an earlier reply carried it), or the reply is full, in which case
+ * next_cursor names the first id left out and every later call returns NULL too.
+ */
+static struct xok_stat_rec *stats_take(struct xok_stats_reply *out, uint32_t id,
+				       uint32_t cursor)
+{
+	if (id < cursor || out->next_cursor)
+		return NULL;
+	if (out->count == XOK_STATS_MAX) {
+		out->next_cursor = id;
+		return NULL;
+	}
+	return &out->recs[out->count++];
+}
+
 static void stats_filters(struct xokd *x, uint32_t cursor, struct xok_stats_reply *out)
 {
 	struct filter *f;
 
 	list_for_each_entry(f, &x->filters, link)
 	{
-		struct xok_stat_rec *s;
+		struct xok_stat_rec *s = stats_take(out, f->id, cursor);
 
-		if (f->id < cursor)
+		if (!s)
 			continue;
-		if (out->count == XOK_STATS_MAX) {
-			out->next_cursor = f->id;
-			return;
-		}
-		s = &out->recs[out->count++];
 		s->id = f->id;
 		s->owner = f->owner_id;
 		s->parent = f->copy_slot < 0 ? dpf_set_parent(x->dpf, f->id) : 0;
@@ -109,15 +121,10 @@ static void stats_apps(struct xokd *x, uint32_t cursor, struct xok_stats_reply *
 
 	list_for_each_entry(a, &x->apps, link)
 	{
-		struct xok_stat_rec *s;
+		struct xok_stat_rec *s = stats_take(out, a->id, cursor);
 
-		if (a->id < cursor)
+		if (!s)
 			continue;
-		if (out->count == XOK_STATS_MAX) {
-			out->next_cursor = a->id;
-			return;
-		}
-		s = &out->recs[out->count++];
 		s->id = a->id;
 		s->owner = (uint32_t)a->pid;
 		s->parent = (uint32_t)a->uid;
@@ -150,15 +157,10 @@ static void stats_apps_tx(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 
 	list_for_each_entry(a, &x->apps, link)
 	{
-		struct xok_stat_rec *s;
+		struct xok_stat_rec *s = stats_take(out, a->id, cursor);
 
-		if (a->id < cursor)
+		if (!s)
 			continue;
-		if (out->count == XOK_STATS_MAX) {
-			out->next_cursor = a->id;
-			return;
-		}
-		s = &out->recs[out->count++];
 		s->id = a->id;
 		s->owner = (uint32_t)a->pid;
 		s->parent = (uint32_t)a->uid;

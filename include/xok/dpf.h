@@ -27,7 +27,7 @@
 
 #define DPF_MAX_ATOMS	   32	/* per filter */
 #define DPF_MAX_DEPTH	   2	/* nested SHIFT atoms per filter */
-#define DPF_MAX_COPY	   64	/* copy filters installed at once (one metadata bit each) */
+#define DPF_MAX_COPY	   64	/* copy filters installed at once (one bit each in struct dpf_xdp_meta) */
 #define DPF_MAX_OFFSET	   1500 /* largest atom offset relative to its base */
 #define DPF_MAX_FILTERS	   65536
 
@@ -146,8 +146,8 @@ void dpf_interpret(const struct dpf_set *s, const uint8_t *frame, size_t len,
 
 /* ---- eBPF code generation ---- */
 
-/* What the generated program writes in front of the frame (bpf_xdp_adjust_meta) when
- * anything matched; AF_XDP delivers it just before the frame in the UMEM. */
+/* What the generated program prepends to the frame (bpf_xdp_adjust_head) when anything
+ * matched; AF_XDP delivers it as the first bytes of the frame in the UMEM. */
 struct dpf_xdp_meta {
 	uint32_t magic; /* DPF_META_MAGIC */
 	uint32_t filter_id;
@@ -164,7 +164,7 @@ enum dpf_unmatched {
 struct dpf_codegen_opts {
 	size_t sz;		 /* sizeof(struct dpf_codegen_opts) */
 	int xsk_map_fd;		 /* XSKMAP to redirect matched frames into, by rx_queue_index;
-				  * -1: matched frames return XDP_PASS with the metadata written
+				  * -1: matched frames return XDP_PASS with the result prepended
 				  * (tests read it back through BPF_PROG_TEST_RUN) */
 	enum dpf_unmatched unmatched;
 	bool linear;		 /* no merging: test every filter in turn (benchmark baseline) */

@@ -12,8 +12,8 @@
  *   tree          the merged trie; every match path ends at B0, the unmatched path at A0;
  *   copy A0..An   copy filters while nothing has matched; a match jumps into the B chain;
  *                 the end returns the unmatched action;
- *   copy B0..Bn   copy filters once something matched; the end writes the metadata and
- *                 redirects.
+ *   copy B0..Bn   copy filters once something matched; the end prepends the result
+ *                 (struct dpf_xdp_meta) and redirects.
  * The id and the copy mask are only ever stored, never branched on: the verifier keeps them
  * imprecise, so the many paths into B0 (one per filter) and through the copy chains prune
  * against each other instead of multiplying.  Packet pointers are reloaded from ctx for every
@@ -41,7 +41,6 @@
 
 #define XDP_MD_DATA	      0
 #define XDP_MD_DATA_END	      4
-#define XDP_MD_DATA_META      8
 #define XDP_MD_RX_QUEUE_INDEX 16
 
 struct gen {
@@ -389,16 +388,22 @@ static void emit_set_bit(struct gen *g, uint32_t slot, bool first)
 	emit(g, BPF_STX_MEM(BPF_DW, BPF_REG_10, R_X, MASK_SLOT));
 }
 
+/*
+ * The classification travels as a prefix in front of the Ethernet header (bpf_xdp_adjust_head
+ * into the headroom), not as XDP metadata: some kernels (6.18 builds among them) refuse
+ * bpf_xdp_adjust_meta to XDP programs, while every kernel with AF_XDP has adjust_head, and
+ * copy mode carries the prefix into the UMEM with the frame.  xokd strips it.
+ */
 static void emit_finish(struct gen *g, int xsk_map_fd)
 {
 	uint32_t pass = label_new(g);
 
 	emit(g, BPF_MOV64_REG(BPF_REG_1, R_CTX));
 	emit(g, BPF_MOV64_IMM(BPF_REG_2, -(int32_t)sizeof(struct dpf_xdp_meta)));
-	emit(g, BPF_EMIT_CALL(BPF_FUNC_xdp_adjust_meta));
+	emit(g, BPF_EMIT_CALL(BPF_FUNC_xdp_adjust_head));
 	jmp(g, BPF_JMP_IMM(BPF_JNE, BPF_REG_0, 0, 0), pass);
-	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_2, R_CTX, XDP_MD_DATA_META));
-	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_3, R_CTX, XDP_MD_DATA));
+	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_2, R_CTX, XDP_MD_DATA));
+	emit(g, BPF_LDX_MEM(BPF_W, BPF_REG_3, R_CTX, XDP_MD_DATA_END));
 	emit(g, BPF_MOV64_REG(BPF_REG_4, BPF_REG_2));
 	emit(g, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, sizeof(struct dpf_xdp_meta)));
 	jmp(g, BPF_JMP_REG(BPF_JGT, BPF_REG_4, BPF_REG_3, 0), pass);

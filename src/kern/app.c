@@ -70,7 +70,7 @@ struct app *app_new(struct xokd *x, int fd, pid_t pid, uid_t uid, gid_t gid)
 	a->uid = uid;
 	a->gid = gid;
 	a->privileged = app_in_group(x, fd, uid, gid);
-	a->log_budget = XOK_APP_LOG_BUDGET;
+	memset(a->log_budget, XOK_APP_LOG_BUDGET, sizeof(a->log_budget));
 	a->ev.kind = EV_CLIENT;
 	a->ev.obj = a;
 	list_init(&a->touched_link);

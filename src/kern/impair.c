@@ -1,8 +1,8 @@
 /* impair.c - --impair: seeded loss, duplication, reordering and delay inside xokd */
 
 /*
- * A test instrument, off by default: `--impair drop=P,dup=P,reorder=P,delay=US,gap=K,
- * seed=N` impairs every frame xokd delivers to an app (receive) and every frame an app
+ * A test instrument, off by default: `--impair drop=P,dup=P,reorder=P,delay=US,rate=MBIT,
+ * gap=K,seed=N` impairs every frame xokd delivers to an app (receive) and every frame an app
  * transmits (transmit), with probabilities in percent and a seeded PRNG, so that a failing
  * run can be repeated.  Per frame and direction, in this order:
  *
@@ -12,7 +12,11 @@
  *   reorder  the frame (or copy) is held back until K later frames have passed it (gap=,
  *            default 3), or XOK_IMPAIR_HOLD_NS at most when traffic stops;
  *   delay    every frame leaves US microseconds after it arrived (a FIFO released by the
- *            loop's timer).
+ *            loop's timer);
+ *   rate     a bottleneck link of MBIT Mbit/s: frames leave no faster than it serialises
+ *            them, queued in the same FIFO.  On transmit the link queues little (see
+ *            impair_tx_room), so a saturated link backs up into the apps' queues, where
+ *            fair transmit decides who goes next.
  *
  * Receive: a frame that is held or delayed is copied out of the UMEM (its frame goes back
  * to the fill ring at once) and classified again when it is finally delivered, against the
@@ -84,6 +88,9 @@ int impair_parse(const char *spec, struct xokd_impair *out)
 		else if (!strcmp(tok, "delay"))
 			err = impair_num(v, XOK_IMPAIR_DELAY_MAX, &n)
 				  ?: (out->delay_us = (uint32_t)n, 0);
+		else if (!strcmp(tok, "rate"))
+			err = impair_num(v, XOK_IMPAIR_RATE_MAX, &n)
+				  ?: (out->rate_mbit = (uint32_t)n, 0);
 		else if (!strcmp(tok, "gap"))
 			err = impair_num(v, 1000, &n) ?: (out->gap = (uint32_t)n, 0);
 		else if (!strcmp(tok, "seed"))
@@ -102,6 +109,19 @@ int impair_parse(const char *spec, struct xokd_impair *out)
 bool impair_on(const struct xokd *x)
 {
 	return x->cfg.impair.on;
+}
+
+/*
+ * Like a shaping qdisc with a short queue (and like BQL on a real NIC): the emulated link
+ * takes frames only while it holds less than XOK_IMPAIR_LINK_QUEUE_NS of them; the rest
+ * wait in the apps' queues, where fair transmit orders them.  A long device queue would
+ * serve frames first come, first served, and no weight would matter.
+ */
+bool impair_tx_room(const struct xokd *x, const struct iface *ifc)
+{
+	if (!x->cfg.impair.on || !x->cfg.impair.rate_mbit)
+		return true;
+	return ifc->imp_tx.link_free <= now_mono_ns() + XOK_IMPAIR_LINK_QUEUE_NS;
 }
 
 /* splitmix64: small, seedable, good enough to pick which frames to impair */
@@ -174,13 +194,29 @@ static void imp_dequeue(struct imp_dir *d, struct imp_frame *f)
 	d->nqueued--;
 }
 
-/* Past the reorder stage: into the delay FIFO, or out. */
+/* delay= or rate=: frames leave through the FIFO, not at once. */
+static bool imp_shaped(const struct xokd *x)
+{
+	return x->cfg.impair.delay_us || x->cfg.impair.rate_mbit;
+}
+
+/* Past the reorder stage: into the FIFO, or out.  Release times never decrease (now and
+ * the link's free time only grow), so the FIFO stays sorted. */
 static void imp_emit(struct xokd *x, struct iface *ifc, bool rx, struct imp_frame *f, uint64_t now)
 {
 	struct imp_dir *d = rx ? &ifc->imp_rx : &ifc->imp_tx;
+	uint32_t mbit = x->cfg.impair.rate_mbit;
+	uint64_t release = now + (uint64_t)x->cfg.impair.delay_us * 1000;
 
-	if (x->cfg.impair.delay_us) {
-		f->release = now + (uint64_t)x->cfg.impair.delay_us * 1000;
+	if (mbit) {
+		uint64_t start = d->link_free > now ? d->link_free : now;
+
+		d->link_free = start + (uint64_t)(f->len + XOK_IMPAIR_WIRE_EXTRA) * 8000 / mbit;
+		if (d->link_free > release)
+			release = d->link_free;
+	}
+	if (release > now) {
+		f->release = release;
 		imp_enqueue(d, &d->delayed, f);
 		d->st[IMP_DELAY]++;
 		return;
@@ -242,7 +278,7 @@ void impair_rx(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t
 		bool hold = chance(x, x->cfg.impair.reorder);
 		struct imp_frame *f;
 
-		if (!hold && !x->cfg.impair.delay_us) { /* now, with its XDP classification */
+		if (!hold && !imp_shaped(x)) { /* now, with its XDP classification */
 			rx_deliver(x, ifc, frame, len, m, rx_ns);
 			imp_passed(x, ifc, true, now);
 			continue;
@@ -280,10 +316,10 @@ void impair_tx(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len)
 		bool hold = chance(x, x->cfg.impair.reorder);
 		struct imp_frame *f = NULL;
 
-		if ((hold || x->cfg.impair.delay_us) && d->nqueued < XOK_IMPAIR_QUEUE_MAX)
+		if ((hold || imp_shaped(x)) && d->nqueued < XOK_IMPAIR_QUEUE_MAX)
 			f = imp_new(len, false);
 		if (!f) { /* out now (or no room to keep it) */
-			if (hold || x->cfg.impair.delay_us)
+			if (hold || imp_shaped(x))
 				d->st[IMP_OVERFLOW]++;
 			if (tx_submit(x, p, copy[i], len))
 				tx_finish_frame(x, p, copy[i]);

@@ -178,7 +178,7 @@ struct app {
 	struct wkpred *pred;
 	uint32_t tx_inflight; /* frames in UMEM awaiting completion */
 	bool dead;	      /* reclaimed; the struct is freed by app_reap */
-	uint32_t log_budget;
+	uint8_t log_budget[XOK_LOG_MODS]; /* per module: one noisy kind hides no other */
 	uint32_t limit_logged; /* bit per enum app_limit: logged once */
 	uint64_t tx_frames, tx_rejected, ctl_requests, wakeups;
 	uint64_t tx_bytes, tx_denied, ctl_throttled, limit_hits;
@@ -258,6 +258,7 @@ enum imp_stat { IMP_DROP = 0, IMP_DUP, IMP_REORDER, IMP_DELAY, IMP_OVERFLOW, IMP
 struct imp_dir {
 	struct list_head held;	  /* reordered: wait for `countdown` later frames */
 	struct list_head delayed; /* FIFO by release time */
+	uint64_t link_free;	  /* rate=: when the emulated link has sent what it holds */
 	uint32_t nqueued;
 	uint64_t st[IMP_STAT_NR];
 };
@@ -314,6 +315,7 @@ struct xokd_impair { /* --impair; probabilities in parts per million */
 	bool on;
 	uint32_t drop, dup, reorder;
 	uint32_t delay_us;
+	uint32_t rate_mbit; /* 0: no bottleneck */
 	uint32_t gap;
 	uint64_t seed;
 };
@@ -388,7 +390,7 @@ extern bool xlog_quiet; /* nothing is logged (fuzzers) */
 void xlog(const char *mod, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xdbg(const struct xokd *x, const char *mod, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Logs a rejected request of app a, within its budget (XOK_APP_LOG_BUDGET). */
+/* Logs a rejected request of app a, within its budget for mod (XOK_APP_LOG_BUDGET). */
 void app_log(struct app *a, const char *mod, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -535,6 +537,8 @@ void tx_grace_add(struct xokd *x, struct app *a, const struct filter *f);
 /* ---- impair.c ---- */
 int impair_parse(const char *spec, struct xokd_impair *out); /* --impair's argument */
 bool impair_on(const struct xokd *x);
+/* rate=: false while the emulated link already holds XOK_IMPAIR_LINK_QUEUE_NS of frames. */
+bool impair_tx_room(const struct xokd *x, const struct iface *ifc);
 /* Receive: frame with its classification; delivers (rx_deliver) now, later or never. */
 void impair_rx(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_t len,
 	       const struct dpf_xdp_meta *m, uint64_t rx_ns);

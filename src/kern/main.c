@@ -56,8 +56,9 @@ static const char usage[] =
     "                         of processes named NAME; repeatable, the last match wins\n"
     "  -I, --impair SPEC      impair frames inside xokd, in both directions, for testing:\n"
     "                         SPEC is drop=P,dup=P,reorder=P (percent), delay=US\n"
-    "                         (microseconds), gap=K (a reordered frame lets K pass, default\n"
-    "                         3), seed=N (PRNG seed, default 1); any subset\n"
+    "                         (microseconds), rate=MBIT (a bottleneck of MBIT Mbit/s),\n"
+    "                         gap=K (a reordered frame lets K pass, default 3), seed=N\n"
+    "                         (PRNG seed, default 1); any subset\n"
     "  -v, --verbose          log every connection and failed request (repeatable)\n"
     "  -h, --help             this text\n"
     "\n"
@@ -325,7 +326,7 @@ static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 			if (impair_parse(optarg, &cfg->impair)) {
 				fprintf(stderr,
 					"xokd: bad --impair (want drop=P,dup=P,reorder=P,delay=US,"
-					"gap=K,seed=N): %s\n",
+					"rate=MBIT,gap=K,seed=N): %s\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -394,9 +395,10 @@ int main(int argc, char **argv)
 	if (cfg.impair.on)
 		xlog("main",
 		     "IMPAIRING every frame: drop %.2f%%, dup %.2f%%, reorder %.2f%% (gap %u), "
-		     "delay %u us, seed %llu",
+		     "delay %u us, rate %u Mbit/s (0: unlimited), seed %llu",
 		     cfg.impair.drop / 1e4, cfg.impair.dup / 1e4, cfg.impair.reorder / 1e4,
-		     cfg.impair.gap, cfg.impair.delay_us, (unsigned long long)cfg.impair.seed);
+		     cfg.impair.gap, cfg.impair.delay_us, cfg.impair.rate_mbit,
+		     (unsigned long long)cfg.impair.seed);
 	xlog("main",
 	     "ready: %u interface%s, %s XDP, unmatched frames %s, %s transmission, "
 	     "limits regions=%u bytes=%llu rings=%u filters=%u txq=%u rps=%u%s",

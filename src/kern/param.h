@@ -21,8 +21,8 @@
 #define XOK_TABLE_BYTES_MAX (64u << 20) /* size of one published system table */
 
 /* ---- AF_XDP ----
- * Frame headroom is on top of the kernel's XDP_PACKET_HEADROOM in front of every frame;
- * the generated program's struct dpf_xdp_meta sits just before the data, inside it. */
+ * Frame headroom in front of every received frame in its UMEM chunk; the frame itself
+ * begins with the generated program's struct dpf_xdp_meta prefix. */
 #define XOK_UMEM_FRAME_SIZE 4096 /* one frame per UMEM chunk (aligned mode) */
 #define XOK_UMEM_FRAMES	    4096 /* per socket: 16 MiB */
 #define XOK_UMEM_RX_FRAMES  2048 /* given to the fill ring; the rest transmit */
@@ -58,6 +58,9 @@
 #define XOK_IMPAIR_HOLD_NS    (20ull * 1000000ull) /* ... or at most this long */
 #define XOK_IMPAIR_QUEUE_MAX  8192 /* frames held (reordered or delayed) per direction */
 #define XOK_IMPAIR_DELAY_MAX  10000000 /* delay=, microseconds */
+#define XOK_IMPAIR_RATE_MAX   1000000  /* rate=, Mbit/s */
+#define XOK_IMPAIR_WIRE_EXTRA 24       /* rate=: preamble, FCS and gap around each frame */
+#define XOK_IMPAIR_LINK_QUEUE_NS 250000 /* rate=: transmit time the link queues at most */
 
 /* ---- event loop ---- */
 #define XOK_RX_BATCH	   64	/* rx descriptors taken per peek */
@@ -75,6 +78,7 @@
 #define XOK_DPF_MIN_INTERVAL_NS (5ull * 1000000ull)
 
 /* ---- logging ---- */
-#define XOK_APP_LOG_BUDGET 32 /* error lines logged per app, then suppressed (fuzzers) */
+#define XOK_APP_LOG_BUDGET 32 /* error lines logged per app and module, then suppressed */
+#define XOK_LOG_MODS	   6  /* modules with a budget of their own (log.c) */
 
 #endif /* XOK_KERN_PARAM_H */

@@ -2,12 +2,10 @@
 
 /*
  * The generated DPF program has already classified every frame that reaches an AF_XDP
- * socket: it wrote a struct dpf_xdp_meta (matched tree filter id, copy-filter bitmask) in
- * front of the frame, and copy mode carried it into the UMEM.  xokd never re-parses
- * headers; it looks up the filter by id and copies the frame into that filter's ring
- * (one copy, as in Xok), then into the ring of each matching copy filter.  The metadata's
- * magic is cleared before the frame goes back to the fill ring, so stale metadata can
- * never be mistaken for a fresh classification.
+ * socket: it prepended a struct dpf_xdp_meta (matched tree filter id, copy-filter bitmask)
+ * to the frame, and copy mode carried both into the UMEM.  xokd never re-parses headers;
+ * it strips the prefix, looks up the filter by id and copies the frame into that filter's
+ * ring (one copy, as in Xok), then into the ring of each matching copy filter.
  */
 #include <string.h>
 
@@ -55,6 +53,26 @@ void rx_deliver(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_
 	}
 }
 
+/* One descriptor: the DPF program's prefix, then the frame as it arrived. */
+static void rx_descriptor(struct xokd *x, struct xport *p, uint8_t *data, uint32_t len,
+			  uint64_t rx_ns)
+{
+	struct dpf_xdp_meta m = {0};
+
+	if (len < sizeof(m) || len > XOK_UMEM_FRAME_SIZE) { /* never: the program prepends it */
+		p->ifc->rx++;
+		p->ifc->drop_no_filter++;
+		return;
+	}
+	memcpy(&m, data, sizeof(m));
+	data += sizeof(m);
+	len -= (uint32_t)sizeof(m);
+	if (impair_on(x))
+		impair_rx(x, p->ifc, data, len, &m, rx_ns);
+	else
+		rx_deliver(x, p->ifc, data, len, &m, rx_ns);
+}
+
 void rx_port(struct xokd *x, struct xport *p)
 {
 	uint64_t addr[XOK_RX_BATCH];
@@ -68,21 +86,8 @@ void rx_port(struct xokd *x, struct xport *p)
 			break;
 		if (total == 0)
 			rx_ns = now_real_ns();
-		for (i = 0; i < n; i++) {
-			uint8_t *frame = umem_frame(p, addr[i]);
-			uint8_t *mp = frame - sizeof(struct dpf_xdp_meta);
-			struct dpf_xdp_meta m;
-
-			/* the headroom (>= XDP_PACKET_HEADROOM) is always in front of it */
-			memcpy(&m, mp, sizeof(m));
-			memset(mp, 0, sizeof(m));
-			if (len[i] > XOK_UMEM_FRAME_SIZE) /* never: the kernel bounds it */
-				len[i] = 0;
-			if (impair_on(x))
-				impair_rx(x, p->ifc, frame, len[i], &m, rx_ns);
-			else
-				rx_deliver(x, p->ifc, frame, len[i], &m, rx_ns);
-		}
+		for (i = 0; i < n; i++)
+			rx_descriptor(x, p, umem_frame(p, addr[i]), len[i], rx_ns);
 		xport_rx_done(p, addr, n);
 		total += n;
 	}

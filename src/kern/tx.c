@@ -129,9 +129,10 @@ int tx_submit(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len)
 	return err;
 }
 
-static bool tx_dev_room(const struct xport *p)
+static bool tx_dev_room(const struct xokd *x, const struct xport *p)
 {
-	return p->ntx_free > 0 && p->tx_outstanding + p->tx_held < XOK_TX_DEVQ_MAX;
+	return p->ntx_free > 0 && p->tx_outstanding + p->tx_held < XOK_TX_DEVQ_MAX &&
+	       impair_tx_room(x, p->ifc);
 }
 
 /*
@@ -152,7 +153,7 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool
 		return -ENETDOWN;
 	if (a->tx_inflight >= x->cfg.limits.txq)
 		return TX_APP_LIMIT;
-	if (!tx_dev_room(p) || umem_tx_alloc(p, &addr))
+	if (!tx_dev_room(x, p) || umem_tx_alloc(p, &addr))
 		return TX_DEV_FULL;
 	frame = dst = umem_frame(p, addr);
 	for (i = 0; i < t->npieces; i++) {
@@ -475,7 +476,7 @@ static bool tx_make_room(struct xokd *x, struct app *a)
 	tx_complete_all(x);
 	ifindex = __atomic_load_n(&a->txq->descs[idx].ifindex, __ATOMIC_RELAXED);
 	ifc = iface_by_index(x, ifindex);
-	return !ifc || !ifc->nports || tx_dev_room(ifc->ports[0]);
+	return !ifc || !ifc->nports || tx_dev_room(x, ifc->ports[0]);
 }
 
 static void tx_leave(struct app *a)

@@ -4,9 +4,8 @@
  * Each socket has its own UMEM of XOK_UMEM_FRAMES frames of XOK_UMEM_FRAME_SIZE bytes.
  * Frames [0, XOK_UMEM_RX_FRAMES) circulate between the fill ring, the rx ring and xokd;
  * the rest are transmit frames on a free stack.  A received frame's data starts
- * XDP_PACKET_HEADROOM + XOK_UMEM_HEADROOM bytes into its chunk, and the generated DPF
- * program's struct dpf_xdp_meta lies immediately before it (copy mode copies it along),
- * so the headroom always has room for it.
+ * XOK_UMEM_HEADROOM bytes into its chunk; its first bytes are the generated DPF program's
+ * struct dpf_xdp_meta prefix (rx.c strips it).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -130,9 +130,18 @@ static bool sys_xokd_gone(const struct exos_sys *sys)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
+/* Takes a pending kick, and its eventfd count with it, so that a kick ends one wait only
+ * (a count left behind would end the next exos_sys_wait_poll at once). */
 static bool sys_take_kick(struct exos_sys *sys)
 {
-	return __atomic_exchange_n(&sys->kicked, 0, __ATOMIC_ACQ_REL) != 0;
+	uint64_t drain;
+
+	if (!__atomic_exchange_n(&sys->kicked, 0, __ATOMIC_ACQ_REL))
+		return false;
+	if (read(sys->kick_efd, &drain, sizeof(drain)) < 0) {
+		/* EAGAIN: the kicker has not written yet; the wait below skips that count */
+	}
+	return true;
 }
 
 EXOS_API int exos_sys_kick(struct exos_sys *sys)
@@ -235,11 +244,20 @@ bool sys_drain_notes(struct exos_sys *sys)
 	return n == 0;
 }
 
+static bool sys_revents(const struct pollfd *pfd, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++)
+		if (pfd[i].revents)
+			return true;
+	return false;
+}
+
 EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, struct pollfd *fds,
 				nfds_t nfds)
 {
 	struct pollfd stack_pfd[16], *pfd = stack_pfd;
 	uint64_t drain;
+	bool kicked;
 	nfds_t i;
 	int err, r;
 
@@ -288,6 +306,7 @@ EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, stru
 			err = -errno;
 			break;
 		}
+		kicked = sys_take_kick(sys);
 		if ((pfd[nfds].revents & POLLIN) && sys_drain_notes(sys))
 			pfd[nfds].revents |= POLLHUP;
 		if (pfd[nfds].revents & (POLLHUP | POLLERR)) {
@@ -296,11 +315,11 @@ EXOS_API int exos_sys_wait_poll(struct exos_sys *sys, uint64_t deadline_ns, stru
 		}
 		for (i = 0; i < nfds; i++)
 			fds[i].revents = pfd[i].revents;
-		if (r > 0) { /* a note, a kick or one of the caller's fds */
-			sys_take_kick(sys);
+		if (kicked || sys_revents(pfd, nfds + 1)) { /* a kick, a note, a caller's fd */
 			err = 0;
 			break;
 		}
+		/* only the count of a kick already taken: sleep again */
 		if (deadline_ns && exos_now_ns() >= deadline_ns) {
 			err = -ETIMEDOUT;
 			break;

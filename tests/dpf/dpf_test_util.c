@@ -101,7 +101,7 @@ int prog_run(int prog_fd, const uint8_t *frame, size_t len, struct dpf_result *r
 	if (bpf_prog_test_run_opts(prog_fd, &opts))
 		return -errno;
 	*retval = opts.retval;
-	/* On this kernel data_out starts at data_meta: the metadata, then the frame. */
+	/* A matched frame comes back with the struct dpf_xdp_meta prefix in front of it. */
 	if (opts.data_size_out == len)
 		return 0;
 	if (opts.data_size_out != len + sizeof(meta))

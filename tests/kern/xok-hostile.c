@@ -88,6 +88,18 @@ static uint32_t victim_filter(struct exos_sys *sys, uint32_t self)
 	return 0;
 }
 
+/* The victim's UDP port filter narrowed to datagrams from the peer: a refinement of it (the
+ * IPv4 atoms must come before the port's indirection). */
+static void victim_refined(struct dpf_filter *f, uint32_t me)
+{
+	dpf_filter_init(f);
+	dpf_match_ipv4(f);
+	dpf_match_ipv4_proto(f, 17);
+	dpf_match_ipv4_dst(f, me, 32);
+	dpf_match_ipv4_src(f, opt.peer, 32);
+	dpf_match_l4_dport(f, (uint16_t)opt.victim_port);
+}
+
 static void steal(struct exos_sys *sys, struct exos_ring *ring, uint32_t me)
 {
 	struct exos_filter_id id;
@@ -95,7 +107,7 @@ static void steal(struct exos_sys *sys, struct exos_ring *ring, uint32_t me)
 
 	dpf_filter_udp_port(&f, me, (uint16_t)opt.victim_port);
 	attack("steal-equal", exos_filter_insert(sys, ring, 0, 0, &f, &id), -EEXIST, -EEXIST);
-	dpf_match_ipv4_src(&f, opt.peer, 32);
+	victim_refined(&f, me);
 	attack("steal-refine", exos_filter_insert(sys, ring, 0, 0, &f, &id), -EPERM, -EPERM);
 	dpf_filter_init(&f);
 	dpf_match_ipv4(&f);
@@ -106,8 +118,7 @@ static void steal(struct exos_sys *sys, struct exos_ring *ring, uint32_t me)
 	attack("steal-copy", exos_filter_insert(sys, ring, XOK_DPF_COPY, 0, &f, &id), -EPERM,
 	       -EPERM);
 	/* a parent named by hand that is not where the filter lands */
-	dpf_filter_udp_port(&f, me, (uint16_t)opt.victim_port);
-	dpf_match_ipv4_src(&f, opt.peer, 32);
+	victim_refined(&f, me);
 	attack("steal-named-parent", exos_filter_insert(sys, ring, 0, 1, &f, &id), -EINVAL, -EPERM);
 }
 
@@ -130,8 +141,7 @@ static void forge(struct exos_sys *sys, struct exos_ring *ring, uint32_t me, uin
 			worst = err;
 	}
 	attack("forge-capability x200", worst, -EPERM, -EPERM);
-	dpf_filter_udp_port(&f, me, (uint16_t)opt.victim_port);
-	dpf_match_ipv4_src(&f, opt.peer, 32);
+	victim_refined(&f, me);
 	attack("forge-then-refine", exos_filter_insert(sys, ring, 0, 0, &f, &id), -EPERM, -EPERM);
 	attack("delete-victim-filter", exos_filter_delete(sys, vf), -EPERM, -EPERM);
 }

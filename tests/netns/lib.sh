@@ -166,15 +166,23 @@ xt_veth() {
 	xt_in "$ns_b" ip link set "$XT_IF_B" up || return 1
 }
 
-# xt_spawn NS CMD...: start CMD in the background in NS; its PID goes to XT_PID and to the
-# cleanup list. `ip netns exec` execs CMD, so the PID is CMD's own. Redirect as usual.
+# xt_spawn [-i] NS CMD...: start CMD in the background in NS; its PID goes to XT_PID and to
+# the cleanup list. `ip netns exec` execs CMD, so the PID is CMD's own. Redirect as usual,
+# except stdin: bash gives background commands /dev/null unless told otherwise, so -i
+# hands CMD the caller's stdin (xt_spawn -i - cmd <fifo).
 xt_spawn() {
-	local ns=$1
+	local keep_stdin=0 ns
+	if [ "$1" = -i ]; then
+		keep_stdin=1
+		shift
+	fi
+	ns=$1
 	shift
-	if [ "$ns" = - ]; then
-		"$@" &
+	[ "$ns" = - ] && set -- "$@" || set -- ip netns exec "$ns" "$@"
+	if ((keep_stdin)); then
+		"$@" <&0 &
 	else
-		ip netns exec "$ns" "$@" &
+		"$@" &
 	fi
 	XT_PID=$!
 	XT_PIDS+=("$XT_PID")

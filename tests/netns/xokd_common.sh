@@ -83,10 +83,12 @@ for p in sys.argv[3:]:
 PY
 }
 
-# xk_fd_count PID / xk_rss_kb PID
+# xk_fd_count PID / xk_rss_kb PID.  The RSS is xokd's own memory (anonymous and file
+# pages): the pages of live apps' shared regions that it has touched (RssShmem) grow as
+# their rings cycle, and they are the apps' memory, not xokd's.
 xk_fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 xk_rss_kb() {
-	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+	awk '/^RssAnon:|^RssFile:/ {kb += $2} END {print kb}' "/proc/$1/status"
 }

@@ -21,7 +21,8 @@ BATCH=20
 SINK_MAC=02:00:00:00:00:01
 
 fd_count() { ls "/proc/$1/fd" | wc -l; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# xokd's own memory: not the pages of live apps' shared regions it touched (RssShmem)
+rss_kb() { awk '/^RssAnon:|^RssFile:/ {kb += $2} END {print kb}' "/proc/$1/status"; }
 nfilters() {
 	"$XOKCTL" --socket "$SOCK" filters --json |
 		python3 -c "import json,sys; print(len(json.load(sys.stdin)['filters']))"
@@ -125,7 +126,7 @@ check_gone() { # LABEL SIGNAL
 		>"$XT_TMP/w1.out" 2>&1
 	W1=$XT_PID
 	[ -p "$XT_TMP/fifo" ] || mkfifo "$XT_TMP/fifo"
-	xt_spawn - "$XOK_LOAD" waitpoll --socket "$SOCK" --port 7001 >"$XT_TMP/w2.out" 2>&1 \
+	xt_spawn -i - "$XOK_LOAD" waitpoll --socket "$SOCK" --port 7001 >"$XT_TMP/w2.out" 2>&1 \
 		<>"$XT_TMP/fifo"
 	W2=$XT_PID
 	xd_exnc_listen ex 5020 || xt_die "exnc -l did not start"

@@ -73,7 +73,7 @@ xt_check "a kick from a signal handler ends exos_sys_wait_poll (${SK:-?} ms)" \
 
 # exos_sys_wait_poll: frames and stdin in one sleep
 mkfifo "$XT_TMP/in"
-xt_spawn - "$XOK_LOAD" waitpoll --socket "$SOCK" --port 7001 <>"$XT_TMP/in" \
+xt_spawn -i - "$XOK_LOAD" waitpoll --socket "$SOCK" --port 7001 <>"$XT_TMP/in" \
 	>"$XT_TMP/wp.out" 2>&1
 WP_PID=$XT_PID
 xd_wait_for "$XT_TMP/wp.out" "^ready" 5 "$WP_PID"

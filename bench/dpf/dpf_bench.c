@@ -133,7 +133,7 @@ struct row {
 	uint32_t id_m, id_l; /* what matched (sanity) */
 };
 
-static int measure(struct row *r, const struct dpf_set *s, const uint8_t *frame, size_t len)
+static int measure(struct row *r, struct dpf_set *s, const uint8_t *frame, size_t len)
 {
 	struct dpf_result res;
 	uint32_t ret;

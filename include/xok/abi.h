@@ -185,6 +185,7 @@ _Static_assert(sizeof(struct xok_ring_del) == 8, "ABI");
  * the insert fails with -EINVAL.  Copy filters need root or xokd's --group. */
 #define XOK_DPF_COPY 0x1 /* copy filter */
 #define XOK_DPF_OPEN 0x2 /* anyone may refine this filter (strayd's catch-all) */
+#define XOK_DPF_STAT_TABLED 0x100 /* STATS only: served by an exact-match table */
 
 struct xok_cap {
 	uint64_t w[2]; /* 128 unguessable bits */
@@ -391,6 +392,7 @@ enum xok_stats_kind {
 	XOK_STATS_APP,
 	XOK_STATS_APP_TX, /* per app: transmit scheduling and limits */
 	XOK_STATS_IMPAIR, /* per interface: --impair counters */
+	XOK_STATS_DPF,	  /* one record: the filter engine */
 	XOK_STATS_KIND_NR
 };
 struct xok_stats_req {
@@ -420,7 +422,11 @@ _Static_assert(sizeof(struct xok_stat_rec) == 96, "ABI");
  *        (requests refused with -EAGAIN for the rate), limit_hits (requests refused by a
  *        limit), deficit (bytes left in its current turn)
  * impair (per interface; flags: 1 if --impair is on): rx_drop, rx_dup, rx_reorder,
- *        rx_delay, tx_drop, tx_dup, tx_reorder, tx_delay */
+ *        rx_delay, tx_drop, tx_dup, tx_reorder, tx_delay
+ * dpf (one record; flags: 1 if exact-match tables are on): programs (generated and
+ *        installed), program_errors, filters (tree and copy), tabled (filters served by
+ *        exact-match tables now), table_inserts and table_deletes (changes that needed no
+ *        new program), insns (of the last program), load_us (its generation and load) */
 enum xok_stat_iface { XOK_SI_RX = 0, XOK_SI_TX, XOK_SI_DROP_UNMATCHED, XOK_SI_DROP_RING_FULL,
 		      XOK_SI_DROP_NO_FILTER, XOK_SI_TX_ERRORS, XOK_SI_RX_BYTES, XOK_SI_TX_BYTES };
 enum xok_stat_ring { XOK_SR_DELIVERED = 0, XOK_SR_DROPPED_FULL, XOK_SR_TRUNCATED, XOK_SR_BYTES,
@@ -434,6 +440,8 @@ enum xok_stat_app_tx { XOK_SAT_TX_BYTES = 0, XOK_SAT_TX_DENIED, XOK_SAT_TXQ_BACK
 enum xok_stat_impair { XOK_SI_IMP_RX_DROP = 0, XOK_SI_IMP_RX_DUP, XOK_SI_IMP_RX_REORDER,
 		       XOK_SI_IMP_RX_DELAY, XOK_SI_IMP_TX_DROP, XOK_SI_IMP_TX_DUP,
 		       XOK_SI_IMP_TX_REORDER, XOK_SI_IMP_TX_DELAY };
+enum xok_stat_dpf { XOK_SD_PROGRAMS = 0, XOK_SD_PROGRAM_ERRORS, XOK_SD_FILTERS, XOK_SD_TABLED,
+		    XOK_SD_TABLE_INSERTS, XOK_SD_TABLE_DELETES, XOK_SD_INSNS, XOK_SD_LOAD_US };
 #define XOK_STATS_MAX 32
 struct xok_stats_reply {
 	uint32_t count;

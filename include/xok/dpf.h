@@ -135,6 +135,37 @@ typedef void (*dpf_visit_fn)(uint32_t id, uint32_t parent, int depth, bool copy,
 			     const struct dpf_filter *f, void *arg);
 void dpf_set_walk(const struct dpf_set *s, dpf_visit_fn fn, void *arg);
 
+/*
+ * ---- exact-match tables (DPF's hash dispatch) ----
+ *
+ * Many sibling filters that differ only in the values of the same fields -- one per TCP
+ * connection below a listener or below the catch-all -- are better served by a hash lookup
+ * than by a trie branch each, and above all they can then come and go without a new
+ * program: with tables on, code generation gives each group of at least DPF_TABLE_MIN leaf
+ * siblings of one shape (same fields, widths and masks below the same parent) a BPF hash
+ * map, keyed by the fields' values, that the program consults after the level's trie.  A
+ * later filter of that shape under that parent is added to the map by dpf_set_insert itself,
+ * and a member's deletion removes it there: the installed program stays correct, and
+ * dpf_set_current() says so.
+ *
+ * The protocol: dpf_codegen (which may create maps and fill them) for each program, install
+ * the programs, then dpf_set_commit(); no other change to the set in between.
+ */
+#define DPF_TABLE_MIN 4 /* leaf siblings of one shape before they share a table */
+
+/* Tables on or off (default off: no BPF maps; code generation is then pure).  Turning them
+ * off drops every table; the next program must be generated without them. */
+void dpf_set_tables(struct dpf_set *s, bool on);
+/* True while the programs generated and committed last still classify exactly as the set
+ * does (every change since went into or out of a live table). */
+bool dpf_set_current(const struct dpf_set *s);
+/* The programs generated since the last commit are installed: the tables they consult are
+ * live (inserts may now go straight into them); entries no program needs are removed. */
+void dpf_set_commit(struct dpf_set *s);
+/* How many filters are table entries now, and whether id is one (statistics, tests). */
+size_t dpf_set_tabled(const struct dpf_set *s);
+bool dpf_set_in_table(const struct dpf_set *s, uint32_t id);
+
 /* ---- reference interpreter ---- */
 struct dpf_result {
 	uint32_t filter_id; /* deepest matching tree filter, 0 = none */
@@ -176,9 +207,9 @@ struct dpf_prog {
 };
 
 /* Generates the program for the current set (opts NULL: xsk_map_fd -1, pass, merged).
+ * With tables on it may create tables and fill their maps (see above).
  * Returns 0 or -errno; free out with dpf_prog_free(). */
-int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts,
-		struct dpf_prog *out);
+int dpf_codegen(struct dpf_set *s, const struct dpf_codegen_opts *opts, struct dpf_prog *out);
 void dpf_prog_free(struct dpf_prog *p);
 
 /* Loads a generated program as BPF_PROG_TYPE_XDP named "xok_dpf" (expected attach type

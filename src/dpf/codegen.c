@@ -2,7 +2,7 @@
  *
  * Registers: r6 ctx, r7 the base of the most used context, r8 data_end, r9 the id of the
  * deepest matching filter so far; r1-r5 scratch.  Stack: fp-8 the copy mask, fp-16-8*i the
- * cached base of context slot i.  (The base in r7 rather than on the stack matters: on 6.18
+ * cached base of context slot i, below them a table lookup's key.  (The base in r7 rather than on the stack matters: on 6.18
  * every instruction that first touches a stack slot costs the verifier a liveness pass over
  * the whole program, which made 10,000-filter programs take seconds to load.)
  *
@@ -10,6 +10,7 @@
  *   entry         save ctx, load data_end, compute each cached context base once (an
  *                 invalid base is stored as DPF_BASE_LIMIT, which fails every bounds check);
  *   tree          the merged trie; every match path ends at B0, the unmatched path at A0;
+ *                 a level's exact-match tables (table.c) are looked up after its trie;
  *   copy A0..An   copy filters while nothing has matched; a match jumps into the B chain;
  *                 the end returns the unmatched action;
  *   copy B0..Bn   copy filters once something matched; the end prepends the result
@@ -38,6 +39,8 @@
 #define SLOT_REG   (-2) /* struct dpf_ctx.slot: the base lives in R_BASE0 */
 #define MASK_SLOT  (-8)
 #define BASE_SLOT0 (-16)
+#define KEY_SLOT   (BASE_SLOT0 - 8 * DPF_CACHED_BASES - DPF_TABLE_KEY_SIZE)
+_Static_assert(KEY_SLOT >= -512, "the table key must fit in the BPF stack");
 
 #define XDP_MD_DATA	      0
 #define XDP_MD_DATA_END	      4
@@ -299,6 +302,62 @@ static void emit_dispatch(struct gen *g, const struct dpf_tnode *t, uint32_t fai
 	free(labels);
 }
 
+/*
+ * A table lookup: the shape's fields (one bounds check per context) make the key on the
+ * stack, in shape order; a hit is a leaf, so its id is the answer.
+ */
+static void emit_table(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
+{
+	const struct dpf_test *tests = t->table.tests;
+	int16_t key = KEY_SLOT;
+
+	for (uint32_t i = 0; i < t->table.n;) {
+		uint32_t j, end = 0;
+
+		for (j = i; j < t->table.n && tests[j].ctx == tests[i].ctx; j++)
+			if (tests[j].off + tests[j].width > end)
+				end = tests[j].off + tests[j].width;
+		emit_bounds(g, tests[i].ctx, end, fail);
+		for (; i < j; i++) {
+			if (!tests[i].mask)
+				continue;
+			emit_load(g, &tests[i]);
+			emit(g, BPF_STX_MEM(BPF_W, BPF_REG_10, R_VAL, key));
+			key += 4;
+		}
+	}
+	emit_ld_imm64(g, BPF_REG_1, BPF_PSEUDO_MAP_FD, (uint32_t)t->table.map_fd);
+	emit(g, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));
+	emit(g, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, KEY_SLOT));
+	emit(g, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
+	jmp(g, BPF_JMP_IMM(BPF_JEQ, BPF_REG_0, 0, 0), fail);
+	emit(g, BPF_LDX_MEM(BPF_W, R_ID, BPF_REG_0, 0));
+	ja(g, g->done);
+}
+
+/* A level: the trie of its children, then its tables in turn, then fail. */
+static void emit_level(struct gen *g, const struct dpf_tnode *trie, const struct dpf_tnode *tables,
+		       uint32_t fail)
+{
+	uint32_t next;
+
+	if (!tables) {
+		emit_node(g, trie, fail);
+		return;
+	}
+	if (trie) {
+		next = label_new(g);
+		emit_node(g, trie, next);
+		label_place(g, next);
+	}
+	for (; tables && !g->as.err; tables = tables->rest) {
+		next = tables->rest ? label_new(g) : fail;
+		emit_table(g, tables, next);
+		if (tables->rest)
+			label_place(g, next);
+	}
+}
+
 /* Emits t and its rest chain; every path ends in a jump (to fail, or to g->done). */
 static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
 {
@@ -312,8 +371,8 @@ static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
 		switch (t->kind) {
 		case DPF_T_MATCH:
 			emit(g, BPF_MOV32_IMM(R_ID, (int32_t)t->match.id));
-			if (t->match.children)
-				emit_node(g, t->match.children, g->done);
+			if (t->match.children || t->match.tables)
+				emit_level(g, t->match.children, t->match.tables, g->done);
 			else
 				ja(g, g->done);
 			break;
@@ -323,6 +382,9 @@ static void emit_node(struct gen *g, const struct dpf_tnode *t, uint32_t fail)
 			break;
 		case DPF_T_DISPATCH:
 			emit_dispatch(g, t, rest);
+			break;
+		case DPF_T_TABLE: /* only in a level's table list (emit_level) */
+			g->as.err = -EINVAL;
 			break;
 		}
 		if (t->rest)
@@ -443,7 +505,7 @@ int dpf_codegen_trie(const struct dpf_trie *t, const struct dpf_codegen_opts *op
 	g.done = b[0];
 	emit_entry(&g);
 	g.fail_first = opts->linear;
-	emit_node(&g, t->tree, a[0]);
+	emit_level(&g, t->tree, t->tree_tables, a[0]);
 	g.fail_first = false;
 	/* copy filters while nothing matched */
 	for (uint32_t i = 0; i < t->ncopy; i++) {
@@ -493,7 +555,7 @@ static void assign_slots(struct dpf_trie *t)
 	}
 }
 
-int dpf_codegen(const struct dpf_set *s, const struct dpf_codegen_opts *opts, struct dpf_prog *out)
+int dpf_codegen(struct dpf_set *s, const struct dpf_codegen_opts *opts, struct dpf_prog *out)
 {
 	struct dpf_codegen_opts o = {.sz = sizeof(o), .xsk_map_fd = -1};
 	struct dpf_trie t;

@@ -190,9 +190,16 @@ struct dpf_cindex {
 	} bucket[DPF_INDEX_UNPINNED + 1];
 };
 
+struct dpf_table;
+struct dpf_hist;
+
 struct dpf_node {
 	uint32_t id;
 	int copy_slot; /* -1: tree filter */
+	struct dpf_table *tables;      /* exact-match tables of its children (table.c) */
+	struct dpf_table *table;       /* the table holding its entry, or NULL */
+	struct dpf_node *tnext, *tprev; /* ... that table's members */
+	struct dpf_hist *hist;	       /* shapes of leaves inserted under it, and how often */
 	struct dpf_node *parent;
 	uint32_t pos; /* index in parent->children */
 	struct dpf_node **children;
@@ -210,11 +217,24 @@ struct dpf_idmap {
 	size_t cap, used, live;
 };
 
+struct dpf_ctx;
+struct dpf_ctxtab {
+	struct dpf_ctx *v;
+	uint32_t n, cap;
+	uint32_t *hash; /* open addressing of index+1 */
+	uint32_t hcap;
+};
+
 struct dpf_set {
 	struct dpf_node root; /* id 0, the empty filter */
 	struct dpf_idmap ids;
 	struct dpf_node *copy[DPF_MAX_COPY];
 	size_t ntree, ncopy;
+	bool tables_on;
+	bool stale;		 /* the committed programs no longer classify as the set does */
+	struct dpf_table *tables; /* all of them, through dpf_table.gnext */
+	size_t ntabled;		 /* nodes with an entry in a table */
+	struct dpf_ctxtab tctxs; /* contexts of table shapes: indices stable for the set's life */
 };
 
 /* index.c: the children index (only an accelerator for set.c) */
@@ -260,17 +280,11 @@ struct dpf_ctx {
 	int32_t slot; /* stack slot of its cached base, -1: computed where used */
 };
 
-struct dpf_ctxtab {
-	struct dpf_ctx *v;
-	uint32_t n, cap;
-	uint32_t *hash; /* open addressing of index+1 */
-	uint32_t hcap;
-};
-
 enum dpf_tkind {
 	DPF_T_MATCH,	/* record id, then try the children */
 	DPF_T_CHAIN,	/* all tests, then next */
 	DPF_T_DISPATCH, /* load key, branch on its value */
+	DPF_T_TABLE,	/* load the shape's fields as a key, look it up in a table's map */
 };
 
 struct dpf_tnode {
@@ -280,6 +294,7 @@ struct dpf_tnode {
 		struct {
 			uint32_t id;
 			struct dpf_tnode *children; /* NULL: no children */
+			struct dpf_tnode *tables;   /* TABLE nodes tried after the children */
 		} match;
 		struct {
 			struct dpf_test *tests;
@@ -292,6 +307,11 @@ struct dpf_tnode {
 			uint32_t *vals; /* sorted ascending, distinct */
 			struct dpf_tnode **subs;
 		} dispatch;
+		struct {
+			int map_fd;
+			struct dpf_test *tests; /* the shape, in key order */
+			uint32_t n;
+		} table;
 	};
 };
 
@@ -302,7 +322,8 @@ struct dpf_arena {
 struct dpf_trie {
 	struct dpf_arena arena;
 	struct dpf_ctxtab ctxs;
-	struct dpf_tnode *tree; /* NULL: nothing to match */
+	struct dpf_tnode *tree;	       /* NULL: nothing to match */
+	struct dpf_tnode *tree_tables; /* the root level's TABLE nodes */
 	uint32_t ncopy;
 	struct {
 		uint32_t slot;
@@ -320,7 +341,34 @@ int dpf_make_tests(struct dpf_ctxtab *ctxs, const struct dpf_norm *n, const stru
 /* trie.c */
 void *dpf_arena_alloc(struct dpf_arena *a, size_t size);
 void dpf_arena_free(struct dpf_arena *a);
-int dpf_trie_build(const struct dpf_set *s, bool linear, struct dpf_trie *t);
+int dpf_trie_build(struct dpf_set *s, bool linear, struct dpf_trie *t);
+
+/* ---- table.c: exact-match tables ---- */
+#define DPF_TABLE_TESTS	   16 /* tests in a table's shape at most */
+#define DPF_TABLE_KEY_SIZE (4 * DPF_TABLE_TESTS)
+
+struct dpf_table {
+	struct dpf_table *next;	 /* its parent's tables */
+	struct dpf_table *gnext; /* the set's tables */
+	struct dpf_node *parent;
+	struct dpf_node *members; /* through dpf_node.tnext */
+	uint32_t nmembers;
+	uint32_t ntests, keylen;
+	struct dpf_test shape[DPF_TABLE_TESTS]; /* ctx: index into dpf_set.tctxs; value 0 */
+	int map_fd;
+	bool live;	/* the installed programs consult it */
+	bool generated; /* the programs generated since the last commit consult it */
+};
+
+/* Sorts parent's leaf children into its tables (creating tables for big enough groups,
+ * dropping empty ones); tabled[i] says whether children[i] is served by a table. */
+int dpf_table_level(struct dpf_set *s, struct dpf_node *parent, bool *tabled);
+/* A new leaf under parent: into a live table of its shape if there is one (true). */
+bool dpf_table_insert(struct dpf_set *s, struct dpf_node *parent, struct dpf_node *node);
+/* node leaves the set: out of its table; true if the installed programs stay exact. */
+bool dpf_table_delete(struct dpf_set *s, struct dpf_node *node);
+void dpf_table_drop_all(struct dpf_set *s, struct dpf_node *parent); /* parent's tables */
+void dpf_table_forget(struct dpf_node *n); /* frees n's shape history */
 void dpf_trie_free(struct dpf_trie *t);
 
 /* ---- asm.c: a small assembler with labels ---- */

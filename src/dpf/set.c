@@ -155,6 +155,7 @@ struct dpf_set *dpf_set_new(void)
 	if (!s)
 		return NULL;
 	s->root.copy_slot = -1;
+	s->stale = true; /* no program yet */
 	s->root.norm = dpf_norm_new(&s->root.filter);
 	if (!s->root.norm) {
 		free(s);
@@ -165,6 +166,7 @@ struct dpf_set *dpf_set_new(void)
 
 static void node_free(struct dpf_node *n)
 {
+	dpf_table_forget(n);
 	dpf_index_drop(n);
 	free(n->children);
 	free(n->norm);
@@ -182,9 +184,14 @@ void dpf_set_free(struct dpf_set *s)
 {
 	if (!s)
 		return;
+	while (s->tables)
+		dpf_table_drop_all(s, s->tables->parent);
+	free(s->tctxs.v);
+	free(s->tctxs.hash);
 	for (uint32_t i = 0; i < s->root.nchildren; i++)
 		free_subtree(s->root.children[i]);
 	dpf_index_drop(&s->root);
+	dpf_table_forget(&s->root);
 	free(s->root.children);
 	free(s->root.norm);
 	for (int i = 0; i < DPF_MAX_COPY; i++)
@@ -355,6 +362,8 @@ int dpf_set_insert(struct dpf_set *s, uint32_t id, const struct dpf_filter *f, u
 	dpf_index_update(parent);
 	dpf_index_update(node);
 	s->ntree++;
+	if (nmove || !dpf_table_insert(s, parent, node))
+		s->stale = true;
 	if (parent_out)
 		*parent_out = parent->id;
 	return 0;
@@ -386,6 +395,7 @@ int dpf_set_insert_copy(struct dpf_set *s, uint32_t id, const struct dpf_filter 
 	node->copy_slot = slot;
 	s->copy[slot] = node;
 	s->ncopy++;
+	s->stale = true;
 	return slot;
 }
 
@@ -393,6 +403,7 @@ int dpf_set_delete(struct dpf_set *s, uint32_t id)
 {
 	struct dpf_node *node = id ? idmap_get(&s->ids, id) : NULL;
 	struct dpf_node *parent;
+	bool exact;
 
 	if (!node)
 		return -ENOENT;
@@ -400,9 +411,15 @@ int dpf_set_delete(struct dpf_set *s, uint32_t id)
 	if (node->copy_slot >= 0) {
 		s->copy[node->copy_slot] = NULL;
 		s->ncopy--;
+		s->stale = true;
 		node_free(node);
 		return 0;
 	}
+	/* a leaf in a live table leaves no trace in the installed program once out of it */
+	exact = dpf_table_delete(s, node) && !node->tables;
+	dpf_table_drop_all(s, node);
+	if (!exact)
+		s->stale = true;
 	parent = node->parent;
 	child_remove(node);
 	if (child_reserve(parent, node->nchildren)) {
@@ -429,6 +446,13 @@ uint32_t dpf_set_parent(const struct dpf_set *s, uint32_t id)
 	const struct dpf_node *n = id ? idmap_get(&s->ids, id) : NULL;
 
 	return n && n->parent ? n->parent->id : 0;
+}
+
+bool dpf_set_in_table(const struct dpf_set *s, uint32_t id)
+{
+	const struct dpf_node *n = id ? idmap_get(&s->ids, id) : NULL;
+
+	return n && n->table;
 }
 
 int dpf_set_copy_slot(const struct dpf_set *s, uint32_t id)

@@ -73,6 +73,7 @@ struct keyslot {
 };
 
 struct builder {
+	struct dpf_set *s;
 	struct dpf_trie *t;
 	int err;
 };
@@ -195,7 +196,8 @@ static struct dpf_tnode *tnode_new(struct builder *b, enum dpf_tkind kind)
 	return t;
 }
 
-static struct dpf_tnode *build_level(struct builder *b, const struct dpf_node *parent);
+static struct dpf_tnode *build_level(struct builder *b, struct dpf_node *parent,
+				     struct dpf_tnode **tables);
 
 static struct dpf_tnode *make_match(struct builder *b, const struct dpf_node *node, bool descend)
 {
@@ -204,8 +206,8 @@ static struct dpf_tnode *make_match(struct builder *b, const struct dpf_node *no
 	if (!t)
 		return NULL;
 	t->match.id = node->id;
-	if (descend)
-		t->match.children = build_level(b, node);
+	if (descend) /* the set is the builder's, not const: tables may change */
+		t->match.children = build_level(b, (struct dpf_node *)node, &t->match.tables);
 	return t;
 }
 
@@ -371,34 +373,87 @@ static struct dpf_test *alloc_tests(struct builder *b, const struct dpf_norm *n)
 	return v;
 }
 
-/* The trie for the children of parent. */
-static struct dpf_tnode *build_level(struct builder *b, const struct dpf_node *parent)
+/* A TABLE node for tb, its shape in the trie's contexts. */
+static struct dpf_tnode *make_table(struct builder *b, const struct dpf_table *tb)
 {
-	struct item *items;
-	struct dpf_tnode *t;
-	uint32_t m = parent->nchildren;
+	struct dpf_tnode *t = tnode_new(b, DPF_T_TABLE);
+	struct dpf_test *tests = dpf_arena_alloc(&b->t->arena, tb->ntests * sizeof(*tests));
 
-	if (!m || b->err)
-		return NULL;
-	items = calloc(m, sizeof(*items));
-	if (!items) {
+	if (!t || !tests) {
 		b->err = -ENOMEM;
 		return NULL;
 	}
+	for (uint32_t i = 0; i < tb->ntests; i++) {
+		const struct dpf_ctx *c = &b->s->tctxs.v[tb->shape[i].ctx];
+		int64_t ctx = dpf_ctx_intern(&b->t->ctxs, c->depth, c->chain);
+
+		if (ctx < 0) {
+			b->err = (int)ctx;
+			return NULL;
+		}
+		tests[i] = tb->shape[i];
+		tests[i].ctx = (uint32_t)ctx;
+		b->t->ctxs.v[ctx].uses++;
+	}
+	t->table.map_fd = tb->map_fd;
+	t->table.tests = tests;
+	t->table.n = tb->ntests;
+	return t;
+}
+
+/* TABLE nodes for parent's tables, chained through rest. */
+static struct dpf_tnode *build_tables(struct builder *b, const struct dpf_node *parent)
+{
+	struct dpf_tnode *head = NULL, **link = &head;
+
+	for (const struct dpf_table *tb = parent->tables; tb && !b->err; tb = tb->next) {
+		*link = make_table(b, tb);
+		if (*link)
+			link = &(*link)->rest;
+	}
+	return b->err ? NULL : head;
+}
+
+/* The trie for the children of parent that no table serves; *tables: the tables. */
+static struct dpf_tnode *build_level(struct builder *b, struct dpf_node *parent,
+				     struct dpf_tnode **tables)
+{
+	struct item *items;
+	struct dpf_tnode *t;
+	uint32_t m = parent->nchildren, n = 0;
+	bool *tabled;
+
+	*tables = NULL;
+	if (b->err)
+		return NULL;
+	tabled = calloc(m ? m : 1, sizeof(*tabled));
+	items = calloc(m ? m : 1, sizeof(*items));
+	if (!tabled || !items) {
+		b->err = -ENOMEM;
+		goto out;
+	}
+	if (b->s->tables_on && (b->err = dpf_table_level(b->s, parent, tabled)) == 0)
+		*tables = build_tables(b, parent);
 	for (uint32_t i = 0; i < m && !b->err; i++) {
 		const struct dpf_node *c = parent->children[i];
+		struct item *it = &items[n];
 
-		items[i].node = c;
-		items[i].tests = alloc_tests(b, c->norm);
-		if (items[i].tests) {
-			int err = dpf_make_tests(&b->t->ctxs, c->norm, parent->norm, items[i].tests,
-						 &items[i].n);
+		if (tabled[i])
+			continue;
+		it->node = c;
+		it->tests = alloc_tests(b, c->norm);
+		if (it->tests) {
+			int err =
+			    dpf_make_tests(&b->t->ctxs, c->norm, parent->norm, it->tests, &it->n);
 			if (err)
 				b->err = err;
 		}
+		n++;
 	}
-	t = b->err ? NULL : build_items(b, items, m);
+out:
+	t = b->err || !n ? NULL : build_items(b, items, n);
 	free(items);
+	free(tabled);
 	return t;
 }
 
@@ -459,16 +514,16 @@ static struct dpf_tnode *build_linear(struct builder *b, const struct dpf_set *s
 	return head;
 }
 
-int dpf_trie_build(const struct dpf_set *s, bool linear, struct dpf_trie *t)
+int dpf_trie_build(struct dpf_set *s, bool linear, struct dpf_trie *t)
 {
-	struct builder b = {.t = t};
+	struct builder b = {.s = s, .t = t};
 	static const struct dpf_chain none[DPF_MAX_DEPTH];
 
 	memset(t, 0, sizeof(*t));
 	if (dpf_ctx_intern(&t->ctxs, 0, none) < 0) /* the root context is index 0 */
 		b.err = -ENOMEM;
 	if (!b.err)
-		t->tree = linear ? build_linear(&b, s) : build_level(&b, &s->root);
+		t->tree = linear ? build_linear(&b, s) : build_level(&b, &s->root, &t->tree_tables);
 	for (int slot = 0; slot < DPF_MAX_COPY && !b.err; slot++) {
 		const struct dpf_node *c = s->copy[slot];
 		struct dpf_test *tests;

@@ -369,6 +369,8 @@ struct xokd {
 	bool dpf_dirty; /* set changed: recompile before sleeping */
 	bool no_bpf;	/* unit tests: never generate or load programs */
 	uint64_t dpf_compiles, dpf_compile_errors;
+	uint64_t dpf_table_inserts, dpf_table_deletes; /* changes served without a program */
+	uint64_t dpf_last_insns, dpf_last_load_us;
 	uint64_t dpf_last_load_ns; /* paces program loads: XOK_DPF_MIN_INTERVAL_NS */
 
 	struct table tables[XOK_TABLE_NR];

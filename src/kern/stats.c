@@ -106,6 +106,8 @@ static void stats_filters(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 		s->owner = f->owner_id;
 		s->parent = f->copy_slot < 0 ? dpf_set_parent(x->dpf, f->id) : 0;
 		s->flags = f->flags;
+		if (dpf_set_in_table(x->dpf, f->id))
+			s->flags |= XOK_DPF_STAT_TABLED;
 		s->c[XOK_SF_HITS] = f->hits;
 		s->c[XOK_SF_BYTES] = f->bytes;
 		s->c[XOK_SF_RING] = f->ring ? f->ring->id : 0;
@@ -189,6 +191,20 @@ static void stats_impair(struct xokd *x, struct iface *ifc, struct xok_stat_rec 
 	memcpy(r->name, ifc->name, sizeof(r->name));
 }
 
+static void stats_dpf(struct xokd *x, struct xok_stat_rec *r)
+{
+	r->flags = 1; /* xokd always runs with tables */
+	r->c[XOK_SD_PROGRAMS] = x->dpf_compiles - x->dpf_compile_errors;
+	r->c[XOK_SD_PROGRAM_ERRORS] = x->dpf_compile_errors;
+	r->c[XOK_SD_FILTERS] = dpf_set_count(x->dpf);
+	r->c[XOK_SD_TABLED] = dpf_set_tabled(x->dpf);
+	r->c[XOK_SD_TABLE_INSERTS] = x->dpf_table_inserts;
+	r->c[XOK_SD_TABLE_DELETES] = x->dpf_table_deletes;
+	r->c[XOK_SD_INSNS] = x->dpf_last_insns;
+	r->c[XOK_SD_LOAD_US] = x->dpf_last_load_us;
+	memcpy(r->name, "dpf", 4);
+}
+
 int op_stats(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd)
 {
 	const struct xok_stats_req *m = req;
@@ -220,6 +236,11 @@ int op_stats(struct xokd *x, struct app *a, const void *req, int *fd, void *rep,
 		for (i = m->cursor; i < x->niface && out->count < XOK_STATS_MAX; i++)
 			stats_impair(x, &x->ifaces[i], &out->recs[out->count++]);
 		out->next_cursor = i < x->niface ? i : 0;
+		return 0;
+	case XOK_STATS_DPF:
+		if (m->cursor)
+			return -EINVAL;
+		stats_dpf(x, &out->recs[out->count++]);
 		return 0;
 	}
 	return -EINVAL;

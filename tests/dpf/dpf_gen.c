@@ -175,6 +175,27 @@ static void sibling(struct rng *r, struct dpf_filter *f)
 	}
 }
 
+void gen_sibling(struct rng *r, const struct dpf_filter *base, struct dpf_filter *out)
+{
+	*out = *base;
+	sibling(r, out);
+	if (rng_chance(r, 50))
+		sibling(r, out);
+}
+
+void gen_family(struct rng *r, struct dpf_set *s, unsigned n, uint32_t *next_id,
+		struct dpf_filter *base)
+{
+	struct dpf_filter g;
+
+	gen_filter(r, base);
+	dpf_set_insert(s, (*next_id)++, base, NULL);
+	for (unsigned i = 1; i < n; i++) {
+		gen_sibling(r, base, &g);
+		dpf_set_insert(s, (*next_id)++, &g, NULL);
+	}
+}
+
 void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy, uint32_t *next_id)
 {
 	uint32_t first = *next_id;

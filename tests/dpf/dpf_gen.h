@@ -16,6 +16,13 @@ size_t gen_frame(struct rng *r, uint8_t *buf, size_t max);
 void gen_set(struct rng *r, struct dpf_set *s, unsigned nfilters, unsigned ncopy,
 	     uint32_t *next_id);
 
+/* A family: a random filter f and up to n - 1 siblings of it (values flipped, same fields),
+ * as connections of one listener are; f itself goes to *base. */
+void gen_family(struct rng *r, struct dpf_set *s, unsigned n, uint32_t *next_id,
+		struct dpf_filter *base);
+/* A sibling of base (one value bit flipped). */
+void gen_sibling(struct rng *r, const struct dpf_filter *base, struct dpf_filter *out);
+
 /* arpd's ARP filter, strayd's catch-all, UDP services, ICMP and GRE subnet filters, 200 TCP
  * listeners with 20 connections each, bound TCP and UDP ports: total tree filters (>= 7350)
  * plus 6 copy filters.  NULL on a refused insert (*err, *failed_id). */

@@ -153,7 +153,7 @@ static void pace_loads(void)
 	next_ns = now + 1000000000ull / LOADS_PER_SEC;
 }
 
-int set_load(const struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns)
+int set_load(struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns)
 {
 	struct dpf_codegen_opts o = {
 	    .sz = sizeof(o), .xsk_map_fd = -1, .unmatched = unmatched, .linear = linear};

@@ -40,7 +40,7 @@ int prog_run(int prog_fd, const uint8_t *frame, size_t len, struct dpf_result *r
 int prog_time(int prog_fd, const uint8_t *frame, size_t len, uint32_t repeat, double *ns);
 
 /* Generates, loads and returns a program fd (or -errno; the verifier log goes to stderr). */
-int set_load(const struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns);
+int set_load(struct dpf_set *s, bool linear, enum dpf_unmatched unmatched, size_t *ninsns);
 
 /* Tests that need BPF: true when running as root, else print why and return false. */
 bool have_bpf(void);

@@ -1,8 +1,8 @@
 /* test_codegen.c - the generated eBPF against the reference interpreter (needs root)
  *
- * Every program runs through BPF_PROG_TEST_RUN; the metadata it writes in front of the frame
- * (data_out starts at data_meta) must name the same filter and copy mask as dpf_interpret,
- * in merged and in linear mode.  The interpreter itself is checked against the tree
+ * Every program runs through BPF_PROG_TEST_RUN; the result it prepends to the frame must
+ * name the same filter and copy mask as dpf_interpret, in merged and in linear mode, and
+ * with exact-match tables while filters come and go without a new program.  The interpreter itself is checked against the tree
  * invariant: the tree filters a frame matches are exactly the result and its ancestors.
  */
 #include <setjmp.h>
@@ -115,9 +115,11 @@ static void dump_set(uint32_t id, uint32_t parent, int depth, bool copy, const s
 	fprintf(stderr, "\n");
 }
 
-/* Runs frame through both programs; returns false (after printing) on any disagreement. */
-static bool check_frame(const struct dpf_set *s, const int fd[2], enum dpf_unmatched unmatched,
-			const uint8_t *frame, size_t len, const struct flat *fl)
+/* Runs frame through the programs (merged, then linear if nfd is 2); returns false (after
+ * printing) on any disagreement. */
+static bool check_frames(const struct dpf_set *s, const int *fd, int nfd,
+			 enum dpf_unmatched unmatched, const uint8_t *frame, size_t len,
+			 const struct flat *fl)
 {
 	struct dpf_result want, got;
 	uint32_t retval, want_ret;
@@ -125,7 +127,7 @@ static bool check_frame(const struct dpf_set *s, const int fd[2], enum dpf_unmat
 	dpf_interpret(s, frame, len, &want);
 	want_ret = (want.filter_id || want.copy_mask || unmatched == DPF_UNMATCHED_PASS) ? XDP_PASS
 											 : XDP_DROP;
-	for (int m = 0; m < 2; m++) {
+	for (int m = 0; m < nfd; m++) {
 		int err = prog_run(fd[m], frame, len, &got, &retval);
 
 		if (err || retval != want_ret || got.filter_id != want.filter_id ||
@@ -150,7 +152,14 @@ static bool check_frame(const struct dpf_set *s, const int fd[2], enum dpf_unmat
 	return true;
 }
 
-static void load_both(const struct dpf_set *s, enum dpf_unmatched unmatched, int fd[2],
+static bool check_frame(const struct dpf_set *s, const int fd[2], enum dpf_unmatched unmatched,
+			const uint8_t *frame, size_t len, const struct flat *fl)
+{
+	return check_frames(s, fd, 2, unmatched, frame, len, fl);
+}
+
+/* Generates and loads the merged and the linear program, then commits (tables). */
+static void load_both(struct dpf_set *s, enum dpf_unmatched unmatched, int fd[2],
 		      const char *what)
 {
 	fd[0] = set_load(s, false, unmatched, NULL);
@@ -159,6 +168,47 @@ static void load_both(const struct dpf_set *s, enum dpf_unmatched unmatched, int
 		dpf_set_walk(s, dump_set, NULL);
 		fail_msg("load failed: merged %d, linear %d (%s)", fd[0], fd[1], what);
 	}
+	dpf_set_commit(s);
+}
+
+/*
+ * With tables: filters come and go; while the set says the installed programs are still
+ * current, the merged one (tables and all) must agree with the interpreter without being
+ * regenerated; when it is not, both are regenerated.  Returns false on a disagreement.
+ */
+static bool mutate_and_check(struct rng *r, struct dpf_set *s, enum dpf_unmatched unmatched,
+			     int fd[2], uint32_t *next_id, const struct dpf_filter *family,
+			     const char *what, unsigned *fast)
+{
+	for (int op = 0; op < 12; op++) {
+		struct dpf_filter f;
+		int err;
+
+		if (rng_chance(r, 30)) {
+			gen_filter(r, &f);
+			err = dpf_set_insert(s, (*next_id)++, &f, NULL);
+		} else if (rng_chance(r, 60)) {
+			gen_sibling(r, family, &f);
+			err = dpf_set_insert(s, (*next_id)++, &f, NULL);
+		} else {
+			err = dpf_set_delete(s, 1 + rng_below(r, *next_id));
+		}
+		if (dpf_set_current(s)) {
+			*fast += err == 0;
+		} else {
+			close(fd[0]);
+			close(fd[1]);
+			load_both(s, unmatched, fd, what);
+		}
+		for (int k = 0; k < 8; k++) {
+			uint8_t frame[1600];
+			size_t len = gen_frame(r, frame, sizeof(frame));
+
+			if (!check_frames(s, fd, 1, unmatched, frame, len, NULL))
+				return false;
+		}
+	}
+	return true;
 }
 
 static double now_s(void)
@@ -175,7 +225,8 @@ static void test_differential(void **state)
 {
 	const char *env = getenv("DPF_TEST_ITERS");
 	const char *only = getenv("DPF_TEST_ITER"); /* replay one iteration */
-	unsigned iters = env ? (unsigned)atoi(env) : 5000, done = 0, frames = 0;
+	unsigned iters = env ? (unsigned)atoi(env) : 5000, done = 0, frames = 0, tabled = 0;
+	unsigned fast = 0;
 	uint64_t seed = test_seed("differential");
 	double start = now_s(), budget = env ? 1e9 : 30.0;
 	static struct flat fl;
@@ -196,8 +247,13 @@ static void test_differential(void **state)
 			dpf_set_free(s);
 			continue;
 		}
+		struct dpf_filter family;
+
+		dpf_set_tables(s, it % 2); /* half the sets with exact-match tables, and a family */
 		gen_set(&r, s, 1 + rng_below(&r, nf), rng_below(&r, it % 10 == 9 ? 64 : 4),
 			&next_id);
+		if (it % 2)
+			gen_family(&r, s, 1 + rng_below(&r, 12), &next_id, &family);
 		fl.n = 0;
 		dpf_set_walk(s, flatten, &fl);
 		snprintf(what, sizeof(what), "DPF_TEST_SEED=%llu DPF_TEST_ITER=%u",
@@ -211,14 +267,21 @@ static void test_differential(void **state)
 				fail_msg("disagreement: %s", what);
 			frames++;
 		}
+		tabled += dpf_set_tabled(s) > 0;
+		if (it % 2 &&
+		    !mutate_and_check(&r, s, unmatched, fd, &next_id, &family, what, &fast))
+			fail_msg("disagreement after changes: %s", what);
 		close(fd[0]);
 		close(fd[1]);
 		dpf_set_free(s);
 		done++;
 	}
-	fprintf(stderr, "differential: %u filter sets, %u frames, %.1f s\n", done, frames,
-		now_s() - start);
+	fprintf(stderr,
+		"differential: %u filter sets (%u with tables), %u frames, %u changes served "
+		"by tables, %.1f s\n",
+		done, tabled, frames, fast, now_s() - start);
 	assert_true(done >= (only ? 1u : 200u));
+	assert_true(only || (tabled > 0 && fast > 0));
 }
 
 /* Realistic filters against hand-made frames: every IHL, every truncation. */

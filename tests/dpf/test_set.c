@@ -464,7 +464,7 @@ static void test_index_placement(void **state)
 }
 
 /* Instructions generated for s (merged), or a test failure. */
-static size_t gen_len(const struct dpf_set *s)
+static size_t gen_len(struct dpf_set *s)
 {
 	struct dpf_codegen_opts o = {.sz = sizeof(o), .xsk_map_fd = -1};
 	struct dpf_prog p;

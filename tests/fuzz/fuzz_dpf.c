@@ -1,7 +1,8 @@
 /* fuzz_dpf.c - libFuzzer harness: the generated eBPF against the reference interpreter
  *
  * An input is a filter set and some frames:
- *   byte 0        bit 1: unmatched frames are dropped; bits 2-6: number of filters
+ *   byte 0        bit 0: exact-match tables on; bit 1: unmatched frames are dropped;
+ *                 bits 2-6: number of filters
  *   per filter    a header byte (bit 7: copy filter; bits 0-3: atoms), then 14 bytes per atom:
  *                 flags (bit 0 SHIFT, bits 1-2 width, bit 4 large offset, bit 5 large add),
  *                 offset (2), shift (1), add (2), mask (4), value (4); coerced to be valid
@@ -130,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!s)
 		abort();
+	dpf_set_tables(s, flags & 1);
 	for (unsigned i = 0; i < nf; i++) {
 		bool copy;
 

@@ -18,22 +18,26 @@
 #include <xok/abi.h>
 
 static const char usage[] =
-    "usage: xokctl apps|filters|rings|tx|impair|stats|arp [--json] [--watch [--count N]]\n"
+    "usage: xokctl apps|filters|rings|tx|impair|dpf|stats|arp [--json] [--watch [--count N]]\n"
     "              [--socket PATH]\n"
     "\n"
     "  apps      connected applications: pid, uid, regions, rings, filters, transmit and\n"
     "            control counters, wakeups\n"
     "  filters   the filter tree (children indented under the filter they refine) with\n"
     "            each owner's app id, pid and command, delivery rings, references and hit\n"
-    "            counts; then copy filters\n"
+    "            counts (\"table\": served by an exact-match table); then copy filters\n"
     "  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
     "  tx        per app: transmit weight, bytes sent, frames refused by checked\n"
     "            transmission, queued and in-flight frames, requests refused for the rate\n"
     "            and by limits\n"
     "  impair    per interface: frames dropped, duplicated, reordered and delayed by\n"
     "            xokd --impair, each way\n"
-    "  stats     per-interface counters, then rings; with --json everything (interfaces,\n"
-    "            rings, filters, apps, apps_tx, impair) as one JSON object\n"
+    "  dpf       the filter engine: programs generated and installed, filters, those in\n"
+    "            exact-match tables, changes served by tables (no new program), the last\n"
+    "            program's size and generation time\n"
+    "  stats     per-interface counters, rings and the filter engine; with --json\n"
+    "            everything (interfaces, rings, filters, apps, apps_tx, impair, dpf) as one\n"
+    "            JSON object\n"
     "  arp       the ARP table arpd publishes: address, MAC, interface, state, age\n"
     "\n"
     "  -j, --json         machine-readable output (with --watch: one object per line)\n"
@@ -160,6 +164,8 @@ static const char *const app_tx_keys[8] = {"tx_bytes",	    "tx_denied",  "txq_ba
 					   "deficit",	    NULL};
 static const char *const impair_keys[8] = {"rx_drop", "rx_dup", "rx_reorder", "rx_delay",
 					   "tx_drop", "tx_dup", "tx_reorder", "tx_delay"};
+static const char *const dpf_keys[8] = {"programs",	 "program_errors", "filters", "tabled",
+					"table_inserts", "table_deletes",  "insns",   "load_us"};
 
 /* The pid of app `id` (filters' owners), or 0 when it is gone. */
 static uint32_t app_pid(const struct recs *apps, uint32_t id)
@@ -272,6 +278,16 @@ static void print_impair(const struct recs *is)
 	}
 }
 
+static void print_dpf(const struct recs *ds)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		printf("dpf: tables %s", ds->r[i].flags ? "on" : "off");
+		for (int k = 0; k < 8; k++)
+			printf(", %s %" PRIu64, dpf_keys[k], ds->r[i].c[k]);
+		printf("\n");
+	}
+}
+
 static void print_rings(const struct recs *rs)
 {
 	size_t i;
@@ -300,10 +316,11 @@ static void print_filter(const struct xok_stat_rec *r, const struct recs *apps, 
 		snprintf(pid, sizeof(pid), "%u", p);
 	else
 		snprintf(pid, sizeof(pid), "-");
-	printf("%-16s %-5u %-7s %-16s %6" PRIu64 " %4" PRIu64 " %10" PRIu64 " %12" PRIu64 "%s%s\n",
+	printf("%-16s %-5u %-7s %-16s %6" PRIu64 " %4" PRIu64 " %10" PRIu64 " %12" PRIu64 "%s%s%s\n",
 	       label, r->owner, pid, nm[0] ? nm : "(gone)", r->c[2], r->c[3], r->c[0], r->c[1],
 	       (r->flags & XOK_DPF_OPEN) ? "  open" : "",
-	       (r->flags & XOK_DPF_COPY) ? "  copy" : "");
+	       (r->flags & XOK_DPF_COPY) ? "  copy" : "",
+	       (r->flags & XOK_DPF_STAT_TABLED) ? "  table" : "");
 }
 
 static void print_tree(const struct recs *fs, const struct recs *apps, uint32_t parent,
@@ -452,11 +469,12 @@ static int show_arp(bool json)
 
 /* ---- subcommands ---- */
 
-enum cmd { CMD_APPS, CMD_FILTERS, CMD_RINGS, CMD_TX, CMD_IMPAIR, CMD_STATS, CMD_ARP, CMD_NR };
+enum cmd { CMD_APPS, CMD_FILTERS, CMD_RINGS, CMD_TX, CMD_IMPAIR, CMD_DPF, CMD_STATS, CMD_ARP,
+	   CMD_NR };
 static const char *const cmd_names[CMD_NR] = {"apps",	"filters", "rings", "tx",
-					      "impair", "stats",   "arp"};
+					      "impair", "dpf",	   "stats", "arp"};
 
-static struct recs ifs, rings, filters, apps, apps_tx, imp;
+static struct recs ifs, rings, filters, apps, apps_tx, imp, dpf;
 
 static int show(enum cmd cmd, bool json)
 {
@@ -511,6 +529,18 @@ static int show(enum cmd cmd, bool json)
 			print_impair(&imp);
 		}
 		break;
+	case CMD_DPF:
+		if ((err = fetch(XOK_STATS_DPF, &dpf)))
+			break;
+		if (json) {
+			json_begin();
+			json_list("dpf", &dpf, "id", "owner", "parent", "tables", dpf_keys, NULL,
+				  true);
+			json_end();
+		} else {
+			print_dpf(&dpf);
+		}
+		break;
 	case CMD_RINGS:
 		if ((err = fetch(XOK_STATS_RING, &rings)))
 			break;
@@ -524,12 +554,15 @@ static int show(enum cmd cmd, bool json)
 		}
 		break;
 	case CMD_STATS:
-		if ((err = fetch(XOK_STATS_IFACE, &ifs)) || (err = fetch(XOK_STATS_RING, &rings)))
+		if ((err = fetch(XOK_STATS_IFACE, &ifs)) || (err = fetch(XOK_STATS_RING, &rings)) ||
+		    (err = fetch(XOK_STATS_DPF, &dpf)))
 			break;
 		if (!json) {
 			print_ifaces(&ifs);
 			printf("\n");
 			print_rings(&rings);
+			printf("\n");
+			print_dpf(&dpf);
 			break;
 		}
 		if ((err = fetch(XOK_STATS_FILTER, &filters)) || (err = fetch(XOK_STATS_APP, &apps)) ||
@@ -546,7 +579,8 @@ static int show(enum cmd cmd, bool json)
 		json_list("apps_tx", &apps_tx, "app", "pid", "uid", "weight", app_tx_keys, NULL,
 			  false);
 		json_list("impair", &imp, "ifindex", "owner", "parent", "on", impair_keys, NULL,
-			  true);
+			  false);
+		json_list("dpf", &dpf, "id", "owner", "parent", "tables", dpf_keys, NULL, true);
 		json_end();
 		break;
 	case CMD_ARP:

@@ -116,6 +116,7 @@ struct exos_stack_stats {
 	uint64_t tcp_bad_seq, tcp_challenge_acks, tcp_conns_accepted, tcp_conns_connected;
 	uint64_t tcp_conns_reset, tcp_conns_timedout, tcp_listen_overflow, tcp_no_pcb;
 	uint64_t tcp_ephemeral_retries, tcp_persist_probes, tcp_keepalives, tcp_tlp_probes;
+	uint64_t tcp_port_blocks; /* blocks of ephemeral ports claimed (tcp_port.c) */
 };
 EXOS_API void exos_stack_stats(const struct exos_stack *s, struct exos_stack_stats *out);
 

@@ -21,7 +21,9 @@
  * listener's filter demultiplexed (TWD_F_PORT), the listener's filter: twd then holds
  * the whole port, answers the segments of the connections it knows and resets the rest
  * (the port is closed: its application is gone), until its last connection there ends
- * or an application asks for the port back (TAKE).
+ * or an application asks for the port back (TAKE).  Active opens that took their ports
+ * from a block of ephemeral ports (TWD_F_BLOCK) travel with the block's filter, which twd
+ * holds the same way (nobody takes a block back).
  *
  * ACK (twd -> client): `count` records taken; `taken` has bit i set for record i taken
  * (bit i % 64 of word i / 64).  A record not taken stays the client's problem.  `status`
@@ -75,7 +77,8 @@ _Static_assert(sizeof(struct twd_hdr) == 32, "twd_hdr is protocol");
 #define TWD_F_TS   0x01 /* timestamps (RFC 7323) in use: send TSval/TSecr */
 #define TWD_F_MAC  0x02 /* rmac is the next hop's address (else: reply to the frame's source) */
 #define TWD_F_PORT 0x04 /* `filter` is a listener's port filter shared by several records */
-#define TWD_F_ALL  0x07
+#define TWD_F_BLOCK 0x08 /* `filter` is a block of ephemeral ports shared by several records */
+#define TWD_F_ALL  0x0f
 
 /*
  * One connection.  Its FIN is `fin_seq`; the FIN has been sent when snd_nxt == fin_seq + 1

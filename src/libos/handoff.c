@@ -185,6 +185,8 @@ static int handoff_items(struct exos_stack *s, struct handoff_item *it, uint32_t
 		done += k;
 	}
 	s->depth--;
+	if (took)
+		tcp_port_retire(s); /* twd re-pointed the blocks it got to its ring */
 	stack_end_batch(s);
 	close(fd);
 	return took ? took : err;

@@ -44,6 +44,8 @@
 #define TCP_EPHEMERAL_LO     32768 /* Linux's default range */
 #define TCP_EPHEMERAL_HI     60999
 #define TCP_PORT_RETRIES     64	 /* random picks before EADDRNOTAVAIL (§3.3 (4)) */
+#define TCP_PBLOCK_PORTS     64	 /* ephemeral ports claimed with one filter (tcp_port.c) */
+#define TCP_PBLOCK_LINGER_NS (1 * NSEC_PER_SEC) /* an empty block waits this for new users */
 #define TCP_HASH_INIT	     256 /* 4-tuple buckets; doubles at load 1 */
 #define TCP_BACKLOG_DEFAULT  1024
 #define TCP_RCVBUF_DEFAULT   (4u << 20)

@@ -8,8 +8,10 @@
  * Demultiplexing happens here, in the library (§3.3 (1)): a listener installs one DPF
  * filter for its port and every connection accepted on it arrives in the same ring and is
  * found by its 4-tuple in a hash table - no per-connection filter, no xokd round trip per
- * accept.  An active open installs a 4-tuple filter, choosing a random ephemeral port and
- * choosing again when xokd rejects the filter because someone else uses it (§3.3 (4)).
+ * accept.  An active open takes a port from a block of ephemeral ports that the stack
+ * claimed with one filter (tcp_port.c), or, with a chosen port or when no block can be had,
+ * installs a 4-tuple filter, choosing a random ephemeral port and choosing again when xokd
+ * rejects the filter because someone else uses it (§3.3 (4)).
  *
  * A PCB lives until it is CLOSED (or moved into a compact TIME_WAIT block), no frame in
  * flight gathers from its send requests, and no stack list refers to it; it is then freed
@@ -52,6 +54,7 @@ int tcp_init(struct exos_stack *s)
 	}
 	tcp_isn_init(t);
 	s->tcp = t;
+	tcp_port_init(s);
 	if (tcp_tw_init(s) < 0) {
 		free(t->htab);
 		free(t);
@@ -78,6 +81,7 @@ static void tcp_pcb_destroy(struct exos_tcp *c)
 	}
 	stack_filter_delete(s, c->filter_id);
 	stack_filter_delete(s, c->icmp_filter);
+	tcp_port_release(c);
 	slab_put(&s->tcp->pcb_slab, c);
 }
 
@@ -111,6 +115,7 @@ void tcp_destroy(struct exos_stack *s)
 			tcp_pcb_destroy(c);
 	}
 	tcp_tw_destroy(s);
+	tcp_port_destroy(s);
 	slab_destroy(&t->pcb_slab);
 	free(t->htab);
 	free(t);
@@ -348,6 +353,7 @@ void tcp_done(struct exos_tcp *c, int err)
 	stack_filter_delete(s, c->filter_id);
 	stack_filter_delete(s, c->icmp_filter);
 	c->filter_id = c->icmp_filter = 0;
+	tcp_port_release(c);
 	tcp_cc_free(c);
 	if (err < 0 || (c->flags & TF_APP_CLOSED))
 		tcp_rx_free(c);
@@ -569,8 +575,8 @@ fail:
 	return exos_err(err);
 }
 
-static bool tcp_tuple_busy(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			   uint16_t rport)
+bool tcp_tuple_busy(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		    uint16_t rport)
 {
 	return tcp_lookup(s, laddr, lport, raddr, rport) ||
 	       tcp_tw_exists(s, laddr, lport, raddr, rport);
@@ -619,8 +625,8 @@ EXOS_API int exos_tcp_connect(struct exos_stack *s, const struct exos_tcp_opts *
 		goto fail;
 	if (o.local_port) {
 		err = tcp_claim_port(c, o.local_port);
-	} else {
-		err = -EADDRINUSE;
+	} else if ((err = tcp_port_pick(c)) == -EADDRINUSE) {
+		/* no block to be had: a port of its own, filter and all (§3.3 (4)) */
 		for (int i = 0; i < TCP_PORT_RETRIES && err == -EADDRINUSE; i++) {
 			uint16_t p = (uint16_t)(TCP_EPHEMERAL_LO +
 						stack_random(s) % (TCP_EPHEMERAL_HI -
@@ -657,6 +663,7 @@ EXOS_API int exos_tcp_connect(struct exos_stack *s, const struct exos_tcp_opts *
 fail:
 	stack_filter_delete(s, c->filter_id);
 	stack_filter_delete(s, c->icmp_filter);
+	tcp_port_release(c);
 	slab_put(&s->tcp->pcb_slab, c);
 	return exos_err(err);
 }

@@ -102,6 +102,8 @@ bool tcp_pcb_rec(struct exos_tcp *c, struct twd_rec *r)
 	if (c->filter_id) {
 		r->filter = c->filter_id;
 		r->cap = c->filter_cap;
+	} else if (c->pblock) {
+		tcp_port_rec(c->pblock, r);
 	} else {
 		struct exos_tcp *l = (c->flags & TF_PASSIVE) ? tcp_listener_lookup(s, c->laddr, c->lport)
 							      : NULL;
@@ -151,6 +153,7 @@ void tcp_pcb_forget(struct exos_tcp *c, bool drop_ref)
 		/* The process is exiting: xokd drops our references with the rest. */
 		s->filters -= !!c->filter_id + !!c->icmp_filter;
 		c->filter_id = c->icmp_filter = 0;
+		c->pblock = NULL; /* ... and the block with it (tcp_port_retire) */
 	}
 	c->ops = NULL;
 	c->flags |= TF_APP_CLOSED;

@@ -108,6 +108,8 @@ enum tcp_cc_state {
 	CC_LOSS,     /* after an RTO: everything outstanding presumed lost */
 };
 
+struct tcp_pblock;
+
 struct exos_tcp {
 	struct exos_stack *s;
 	struct exos_tcp *hnext;	   /* 4-tuple hash chain, or the listener list */
@@ -128,6 +130,7 @@ struct exos_tcp {
 	uint32_t filter_id;  /* our DPF filter (listener, active open), 0 = none */
 	struct xok_cap filter_cap; /* its capability (handed to twd at exit) */
 	uint32_t icmp_filter;
+	struct tcp_pblock *pblock; /* active open: the port block its port is from */
 	void *sock;	     /* the socket layer's object, if any */
 
 	/* listener */
@@ -257,6 +260,8 @@ struct tcp_state {
 	struct slab pcb_slab, tw_slab;
 	bool in_batch;
 	uint64_t msl_ns; /* TIME_WAIT lasts 2 * msl_ns (TCP_MSL_NS, $EXOS_TCP_MSL_MS) */
+	struct tcp_pblock *pblocks; /* ephemeral port blocks (tcp_port.c) */
+	struct exos_timer pblock_timer; /* returns blocks empty for TCP_PBLOCK_LINGER_NS */
 	uint32_t hash_seed;
 	uint8_t isn_key[16];
 };
@@ -336,6 +341,10 @@ bool tcp_pcb_rec(struct exos_tcp *c, struct twd_rec *r);
 /* twd took c: forget it without a word on the wire (drop_ref: and our filter reference). */
 void tcp_pcb_forget(struct exos_tcp *c, bool drop_ref);
 void tcp_arp_failed(struct exos_stack *s, uint32_t addr); /* nexthop unresolvable */
+
+/* The 4-tuple has a connection or a TIME_WAIT block. */
+bool tcp_tuple_busy(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		    uint16_t rport);
 
 /* ---- tcp_in.c ---- */
 void tcp_input(struct exos_stack *s, const struct exos_iface *ifc, const struct ip_hdr *ip,
@@ -438,5 +447,15 @@ uint32_t tcp_isn(struct exos_stack *s, uint32_t laddr, uint16_t lport, uint32_t 
 		 uint16_t rport);
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
 uint32_t tcp_ts_offset(const struct exos_stack *s, uint32_t laddr, uint32_t raddr);
+
+/* ---- tcp_port.c: ephemeral ports a block at a time ---- */
+void tcp_port_init(struct exos_stack *s);
+int tcp_port_pick(struct exos_tcp *c); /* c->lport from a block; -EADDRINUSE: no block */
+void tcp_port_release(struct exos_tcp *c);		      /* c is done with its port */
+struct tcp_pblock *tcp_port_to_tw(struct exos_tcp *c);	      /* ... TIME_WAIT keeps it */
+void tcp_port_tw_done(struct exos_stack *s, struct tcp_pblock *b); /* that TIME_WAIT ended */
+void tcp_port_rec(const struct tcp_pblock *b, struct twd_rec *r); /* for twd */
+void tcp_port_retire(struct exos_stack *s); /* handed to twd: no new connections there */
+void tcp_port_destroy(struct exos_stack *s);
 
 #endif /* EXOS_TCP_INT_H */

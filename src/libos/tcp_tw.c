@@ -7,7 +7,8 @@
 /*
  * §3.3 (3) and its "minimized and isolated" control blocks: a connection entering
  * TIME_WAIT gives up its PCB, buffers and timers and keeps only what answering a
- * retransmitted FIN (or a stray segment) takes, plus its filter when it had its own.  All
+ * retransmitted FIN (or a stray segment) takes, plus its filter when it had its own (or its
+ * port block's reference, which keeps the block's filter).  All
  * blocks wait the same 2*MSL, so a FIFO ordered by expiry and one stack timer serve them
  * all.  A process that exits hands its blocks to twd - the paper's third approach -
  * with their filters' capabilities (handoff.c); blocks of connections a listener's filter
@@ -25,6 +26,7 @@ struct tcp_tw {
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent, ts_offset;
 	uint32_t filter_id, icmp_filter;
+	struct tcp_pblock *pblock; /* the port block that delivers it (tcp_port.c) */
 	uint16_t win; /* the window field we last advertised (already scaled down) */
 	uint8_t flags;
 	uint8_t wscale; /* our window scale: win << wscale bytes */
@@ -133,6 +135,7 @@ static void tw_free(struct exos_stack *s, struct tcp_tw *w)
 	tw_unlink(s, w);
 	stack_filter_delete(s, w->filter_id);
 	stack_filter_delete(s, w->icmp_filter);
+	tcp_port_tw_done(s, w->pblock);
 	slab_put(&s->tcp->tw_slab, w);
 }
 
@@ -193,6 +196,7 @@ void tcp_tw_enter(struct exos_tcp *c)
 		w->filter_id = c->filter_id; /* the block keeps the connection's filter */
 		w->cap = c->filter_cap;
 		w->icmp_filter = c->icmp_filter;
+		w->pblock = tcp_port_to_tw(c);
 		c->filter_id = c->icmp_filter = 0;
 		w->expire = s->now + 2 * t->msl_ns;
 		w->since = s->now;
@@ -289,7 +293,8 @@ uint32_t tcp_tw_count(const struct exos_stack *s)
 
 bool tcp_tw_on_listener(const struct tcp_tw *w, const struct exos_tcp *l)
 {
-	return !w->filter_id && w->lport == l->lport && (!l->laddr || w->laddr == l->laddr);
+	return !w->filter_id && !w->pblock && w->lport == l->lport &&
+	       (!l->laddr || w->laddr == l->laddr);
 }
 
 void tcp_tw_prune_orphans(struct exos_stack *s)
@@ -298,7 +303,7 @@ void tcp_tw_prune_orphans(struct exos_stack *s)
 
 	for (; w; w = next) {
 		next = w->qnext;
-		if (!w->filter_id && !tcp_listener_lookup(s, w->laddr, w->lport))
+		if (!w->filter_id && !w->pblock && !tcp_listener_lookup(s, w->laddr, w->lport))
 			tw_free(s, w);
 	}
 	tw_timer_rearm(s);
@@ -312,6 +317,8 @@ bool tcp_tw_rec(struct exos_stack *s, const struct tcp_tw *w, struct twd_rec *r)
 	if (w->filter_id) {
 		r->filter = w->filter_id;
 		r->cap = w->cap;
+	} else if (w->pblock) {
+		tcp_port_rec(w->pblock, r);
 	} else {
 		/* Demultiplexed by a listener's filter: twd gets the listener's. */
 		struct exos_tcp *l = tcp_listener_lookup(s, w->laddr, w->lport);
@@ -353,6 +360,7 @@ void tcp_tw_forget(struct exos_stack *s, struct tcp_tw *w, bool drop_ref)
 	if (drop_ref) {
 		stack_filter_delete(s, w->filter_id);
 		stack_filter_delete(s, w->icmp_filter);
+		tcp_port_tw_done(s, w->pblock);
 	} else {
 		/* The process is exiting: xokd drops our references with the rest. */
 		s->filters -= !!w->filter_id + !!w->icmp_filter;

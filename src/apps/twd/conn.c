@@ -25,6 +25,8 @@
  * twd holds the port for them, resets what arrives there for other 4-tuples (the port is
  * closed: its application is gone), and lets the port go with its last connection or
  * gives it, connections included, to the next process that listens there (twd_take).
+ * Active opens from a block of ephemeral ports came with the block's filter (TWD_F_BLOCK),
+ * held the same way, except that nobody takes a block back.
  */
 
 #define SEQ_LT(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
@@ -39,6 +41,7 @@ struct twd_filter {
 	uint32_t id;
 	struct xok_cap cap;
 	bool port;		 /* a listener's port filter (TWD_F_PORT) */
+	bool block;		 /* a block of ephemeral ports (TWD_F_BLOCK) */
 	bool given;		 /* TAKE: given to a new listener, waiting for DONE */
 	uint32_t port_laddr;	 /* port: the listener's address (0 = any) */
 	uint16_t lport;		 /* port: network order */
@@ -380,15 +383,24 @@ static void enter_time_wait(struct twd *t, struct twd_conn *c, uint64_t now)
 	conn_timer(t, c);
 }
 
+/* r may share f: the same listener's port filter (never while given), or the same block. */
+static bool filter_shared_with(const struct twd_filter *f, const struct twd_rec *r)
+{
+	if (f->dead || memcmp(&f->cap, &r->cap, sizeof(f->cap)))
+		return false;
+	if (f->block)
+		return r->flags & TWD_F_BLOCK;
+	return f->port && (r->flags & TWD_F_PORT) && !f->given && f->lport == r->lport &&
+	       f->port_laddr == r->port_laddr;
+}
+
 static struct twd_filter *filter_get(struct twd *t, const struct twd_rec *r, int *err)
 {
 	struct twd_filter *f = filter_find(t, r->filter);
 
 	*err = 0;
 	if (f) {
-		/* shared only as the same listener's port filter, and never while given */
-		if (f->dead || !f->port || !(r->flags & TWD_F_PORT) || f->given || f->lport != r->lport ||
-		    f->port_laddr != r->port_laddr || memcmp(&f->cap, &r->cap, sizeof(f->cap)))
+		if (!filter_shared_with(f, r))
 			*err = -EEXIST;
 		return *err ? NULL : f;
 	}
@@ -405,6 +417,7 @@ static struct twd_filter *filter_get(struct twd *t, const struct twd_rec *r, int
 	f->id = r->filter;
 	f->cap = r->cap;
 	f->port = r->flags & TWD_F_PORT;
+	f->block = r->flags & TWD_F_BLOCK;
 	f->port_laddr = r->port_laddr;
 	f->lport = r->lport;
 	f->ifindex = r->ifindex;
@@ -676,7 +689,7 @@ void twd_input(struct twd *t, uint32_t filter, const uint8_t *frame, uint32_t le
 		 * 4-tuple that is being freed for its application's listener: its
 		 * retransmission will find the listener */
 		t->st.rx_stray++;
-		if (!f->port && (s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		if (!f->port && !f->block && (s.flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 			return;
 		send_rst_reply(t, f->ifindex, f->lmac, &s, now);
 		return;

@@ -23,7 +23,8 @@ int twd_rec_check(const struct twd_rec *r)
 
 	if (!r->laddr || !r->raddr || !r->lport || !r->rport || !r->ifindex || !r->filter ||
 	    r->pad || (r->flags & ~TWD_F_ALL) || r->rcv_wscale > TCP_WSCALE_MAX ||
-	    (!(r->flags & TWD_F_PORT) && r->port_laddr))
+	    (!(r->flags & TWD_F_PORT) && r->port_laddr) ||
+	    (r->flags & (TWD_F_PORT | TWD_F_BLOCK)) == (TWD_F_PORT | TWD_F_BLOCK))
 		return -EINVAL;
 	if (r->lmac[0] & 1) /* our address: never a group address */
 		return -EINVAL;

@@ -15,9 +15,16 @@ SECS=${SECONDS_RUN:-5}
 RATE=${RATE_PPS:-1000}
 FRAME=${FRAME:-60}
 ROUNDS=${ROUNDS:-3}
-# How the busy-polling app is run; e.g. APP_PREFIX="chrt -i 0" (SCHED_IDLE: it only gets
-# the CPU nobody else wants, so it never delays xokd or the sender on a 2-CPU box).
-APP_PREFIX=${APP_PREFIX:-}
+# CPUs: the sender (and the softirq work its frames cause: XDP, the AF_XDP copy) on
+# SENDER_CPU, every receiver (the AF_XDP rx-drop; xokd and its app) on RECV_CPU, so that
+# each receiver gets the same CPU to itself.
+SENDER_CPU=${SENDER_CPU:-0}
+RECV_CPU=${RECV_CPU:-1}
+# How the busy-polling app is run.  On the receiving CPU it would take half of it from
+# xokd (a busy loop is never idle); at SCHED_IDLE it only gets the CPU time xokd leaves,
+# as a busy-polling app sharing a core with its kernel should.  APP_PREFIX= (empty)
+# measures the plain contention instead.
+APP_PREFIX=${APP_PREFIX-chrt -i 0}
 P=xb$$
 NS_X=$P-x NS_C=$P-c IFA=${P}a IFB=${P}b
 NET=198.19.$(($$ % 256))
@@ -52,17 +59,18 @@ MAC_A=$(ip netns exec "$NS_X" cat "/sys/class/net/$IFA/address")
 MAC_B=$(ip netns exec "$NS_C" cat "/sys/class/net/$IFB/address")
 ip -n "$NS_C" neigh replace "$NET.1" lladdr "$MAC_A" dev "$IFB" nud permanent
 blast() { # SECONDS [ARGS]
-	ip netns exec "$NS_C" "$BLAST" --iface "$IFB" --dst-mac "$MAC_A" --src-mac "$MAC_B" \
+	ip netns exec "$NS_C" taskset -c "$SENDER_CPU" "$BLAST" --iface "$IFB" --dst-mac "$MAC_A" --src-mac "$MAC_B" \
 		--src "$NET.2" --dst "$NET.1" --dport 9000 --size "$FRAME" --seconds "$@"
 }
 echo "xokd benchmark: veth $IFA (xokd side) <- $IFB (sender), ${FRAME}-byte frames," \
-	"${SECS}s per run, $(nproc) CPUs"
+	"${SECS}s per run, $(nproc) CPUs; sender on CPU $SENDER_CPU, receivers on CPU $RECV_CPU," \
+	"busy-polling app run as '${APP_PREFIX:-(as is)}'"
 
 rate_of() { sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$1" | tail -1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 start_xokd() {
 	SOCK=$TMP/xokd.sock
-	ip netns exec "$NS_X" "$XOKD" --iface "$IFA" --addr "$NET.1/24" --socket "$SOCK" \
+	ip netns exec "$NS_X" taskset -c "$RECV_CPU" "$XOKD" --iface "$IFA" --addr "$NET.1/24" --socket "$SOCK" \
 		>"$TMP/xokd.log" 2>&1 &
 	XOKD_PID=$!
 	wait_for "$TMP/xokd.log" ready
@@ -74,7 +82,8 @@ stop_xokd() {
 app_run() { # OUT [ringpoll args]: the app against the sender; its output in OUT
 	local out=$1 app blaster
 	shift
-	$APP_PREFIX "$POLL" --socket "$SOCK" --port 9000 --seconds "$SECS" "$@" >"$out" 2>&1 &
+	taskset -c "$RECV_CPU" $APP_PREFIX "$POLL" --socket "$SOCK" --port 9000 \
+		--seconds "$SECS" "$@" >"$out" 2>&1 &
 	app=$!
 	wait_for "$out" ready
 	blast $((SECS + 2)) >"$out.blast" &
@@ -86,7 +95,8 @@ app_run() { # OUT [ringpoll args]: the app against the sender; its output in OUT
 BASES=() BUSYS=() SLEEPS=()
 for r in $(seq "$ROUNDS"); do
 	# 1. baseline: plain AF_XDP rx-drop
-	ip netns exec "$NS_X" "$DROP" --iface "$IFA" --seconds "$SECS" >"$TMP/drop$r.out" 2>&1 &
+	ip netns exec "$NS_X" taskset -c "$RECV_CPU" "$DROP" --iface "$IFA" --seconds "$SECS" \
+		>"$TMP/drop$r.out" 2>&1 &
 	DROP_PID=$!
 	wait_for "$TMP/drop$r.out" ready
 	blast $((SECS + 2)) >"$TMP/drop$r.out.blast" &
@@ -118,7 +128,8 @@ echo "    xokd -> ring, app sleeps (wakeups)  $SLEEP pps   ratio $(pct "$SLEEP" 
 
 start_xokd
 # 3. wake-up latency: the app sleeps on its predicate; frames at RATE pps
-"$POLL" --socket "$SOCK" --port 9000 --seconds 3 --latency >"$TMP/lat.out" 2>&1 &
+taskset -c "$RECV_CPU" "$POLL" --socket "$SOCK" --port 9000 --seconds 3 --latency \
+	>"$TMP/lat.out" 2>&1 &
 POLL_PID=$!
 wait_for "$TMP/lat.out" ready
 blast 4 --pps "$RATE" >"$TMP/blast3.out" &

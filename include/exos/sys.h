@@ -95,6 +95,11 @@ struct exos_iov {
  */
 EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov,
 		       int n, uint32_t *notify);
+/* The same for a large IPv4/TCP frame that leaves as segments of gso_size payload bytes
+ * (XOK_TX_TCP_GSO in xok/abi.h: the interface must offer XOK_IFF_TCP_GSO, the TCP checksum
+ * field holds the folded pseudo-header sum). */
+EXOS_API int exos_xmit_gso(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov,
+			   int n, uint32_t *notify, uint16_t gso_size);
 /* Kicks xokd if it asked for a wakeup.  Cheap when it did not. */
 EXOS_API int exos_xmit_flush(struct exos_sys *sys);
 /* Frames queued but not yet consumed by xokd. */

@@ -88,6 +88,7 @@ struct exos_tcp_opts {
 #define EXOS_TCP_F_NO_WSCALE	 0x20 /* don't offer window scaling (RFC 7323) */
 #define EXOS_TCP_F_KEEPALIVE	 0x40 /* probe idle connections (2 h, 75 s, 9 probes) */
 #define EXOS_TCP_F_QUICKACK	 0x80 /* ACK every segment at once (no delayed ACKs) */
+#define EXOS_TCP_F_NO_GSO	 0x100 /* one frame per segment even where xokd segments */
 
 EXOS_API int exos_tcp_listen(struct exos_stack *s, const struct exos_tcp_opts *o,
 			     const struct exos_tcp_ops *ops, void *arg, struct exos_tcp **out);

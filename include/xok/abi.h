@@ -236,19 +236,34 @@ _Static_assert(sizeof(struct xok_piece) == 16, "ABI");
 struct xok_tx_desc {
 	uint32_t ifindex;
 	uint16_t npieces;
-	uint16_t flags; /* must be 0 */
+	uint16_t flags; /* XOK_TX_* */
 	uint32_t status; /* txq only: written by xokd before notify: 0 or an errno (positive) */
-	uint32_t pad;
+	uint16_t gso_size; /* XOK_TX_TCP_GSO: TCP payload bytes per segment on the wire */
+	uint16_t pad;
 	struct xok_ref notify; /* 4-byte aligned u32; region 0 = no notification */
 	struct xok_piece pieces[XOK_XMIT_PIECES];
 };
 _Static_assert(sizeof(struct xok_tx_desc) == 32 + 16 * XOK_XMIT_PIECES, "ABI");
 
+/*
+ * XOK_TX_TCP_GSO (interfaces with XOK_IFF_TCP_GSO): the frame is one IPv4/TCP segment of
+ * up to the interface's gso_max bytes, which leaves as segments of gso_size payload bytes
+ * each (TCP segmentation offload, done by the kernel): the IPv4 header's total length and
+ * checksum describe the whole frame, the TCP checksum field holds the pseudo-header sum
+ * over the whole TCP length (folded, not complemented, as for a partial checksum), FIN
+ * and PSH are kept for the last segment only.  The payload must exceed gso_size;
+ * gso_size must be at least XOK_TX_GSO_MIN.  The notification comes as soon as xokd has
+ * handed the frame to the kernel.  Checked transmission applies to its headers.
+ */
+#define XOK_TX_TCP_GSO 0x1
+#define XOK_TX_GSO_MIN 536
+
 /* NET_XMIT body: one struct xok_tx_desc (status 0).  Errors (also the TXQ `status`, as a
  * positive errno): -EFAULT a piece or the notification word is not inside one of the
  * caller's own regions (or the word is not 4-byte aligned), -ENODEV no such interface,
- * -EINVAL flags/pad/npieces or a frame shorter than an Ethernet header, -EMSGSIZE longer
- * than the interface's MTU + 14, -EPERM checked transmission refused the frame (below),
+ * -EINVAL flags/pad/npieces or a frame shorter than an Ethernet header (or, with
+ * XOK_TX_TCP_GSO, not a TCP segment as described above), -EOPNOTSUPP XOK_TX_TCP_GSO on an
+ * interface without it, -EMSGSIZE longer than the interface's MTU + 14 (gso_max), -EPERM checked transmission refused the frame (below),
  * -EAGAIN (NET_XMIT only) the caller has max_txq_frames frames in flight or the
  * interface's transmit queue is full: retry after a notification.  A TXQ descriptor that
  * hits the last case simply waits.
@@ -370,7 +385,8 @@ struct xok_iface_info {
 	uint8_t pad;
 	uint32_t addr;	  /* IPv4, network order */
 	uint32_t gateway; /* IPv4, network order; 0 = none */
-	uint32_t pad2[2];
+	uint32_t flags;	  /* XOK_IFF_* */
+	uint32_t gso_max; /* XOK_IFF_TCP_GSO: the largest frame XOK_TX_TCP_GSO takes */
 };
 _Static_assert(sizeof(struct xok_iface_info) == 48, "ABI");
 
@@ -381,6 +397,7 @@ struct xok_info_reply {
 };
 _Static_assert(sizeof(struct xok_info_reply) == 8 + 48 * XOK_IFACES_MAX, "ABI");
 #define XOK_INFO_CHECKED_TX 0x1 /* xokd verifies transmitted headers */
+#define XOK_IFF_TCP_GSO	    0x1 /* transmits XOK_TX_TCP_GSO frames */
 
 /* ---- STATS ----
  * Request a kind and a cursor; the reply carries up to XOK_STATS_MAX records starting at
@@ -420,7 +437,8 @@ _Static_assert(sizeof(struct xok_stat_rec) == 96, "ABI");
  * app_tx (flags: tx_weight): tx_bytes, tx_denied (refused by checked transmission),
  *        txq_backlog (descriptors queued, not yet taken), tx_inflight, ctl_throttled
  *        (requests refused with -EAGAIN for the rate), limit_hits (requests refused by a
- *        limit), deficit (bytes left in its current turn)
+ *        limit), deficit (bytes left in its current turn), tx_gso (XOK_TX_TCP_GSO frames
+ *        sent)
  * impair (per interface; flags: 1 if --impair is on): rx_drop, rx_dup, rx_reorder,
  *        rx_delay, tx_drop, tx_dup, tx_reorder, tx_delay
  * dpf (one record; flags: 1 if exact-match tables are on): programs (generated and
@@ -436,7 +454,7 @@ enum xok_stat_app { XOK_SA_REGIONS = 0, XOK_SA_REGION_BYTES, XOK_SA_RINGS, XOK_S
 		    XOK_SA_TX_FRAMES, XOK_SA_TX_REJECTED, XOK_SA_CTL_REQUESTS, XOK_SA_WAKEUPS };
 enum xok_stat_app_tx { XOK_SAT_TX_BYTES = 0, XOK_SAT_TX_DENIED, XOK_SAT_TXQ_BACKLOG,
 		       XOK_SAT_TX_INFLIGHT, XOK_SAT_CTL_THROTTLED, XOK_SAT_LIMIT_HITS,
-		       XOK_SAT_DEFICIT };
+		       XOK_SAT_DEFICIT, XOK_SAT_TX_GSO };
 enum xok_stat_impair { XOK_SI_IMP_RX_DROP = 0, XOK_SI_IMP_RX_DUP, XOK_SI_IMP_RX_REORDER,
 		       XOK_SI_IMP_RX_DELAY, XOK_SI_IMP_TX_DROP, XOK_SI_IMP_TX_DUP,
 		       XOK_SI_IMP_TX_REORDER, XOK_SI_IMP_TX_DELAY };

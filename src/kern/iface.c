@@ -119,6 +119,7 @@ int iface_open(struct xokd *x, struct iface *ifc, const struct xokd_iface_cfg *c
 
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->link_fd = -1;
+	ifc->gso_fd = -1;
 	snprintf(ifc->name, sizeof(ifc->name), "%s", cfg->name);
 	ifc->addr = cfg->addr;
 	ifc->prefix_len = cfg->prefix_len;
@@ -168,11 +169,16 @@ int iface_open(struct xokd *x, struct iface *ifc, const struct xokd_iface_cfg *c
 		     x->cfg.xdp_mode == XOKD_XDP_SKB ? "skb" : "native", strerror(-err));
 		goto fail;
 	}
+	err = gso_open(ifc);
+	if (err)
+		xlog("iface", "%s: no TCP segmentation offload (packet socket: %s)", ifc->name,
+		     strerror(-err));
 	xlog("iface",
 	     "%s: ifindex %u, mtu %u, %02x:%02x:%02x:%02x:%02x:%02x, %u queue%s, XDP "
-	     "attached",
+	     "attached%s",
 	     ifc->name, ifc->ifindex, ifc->mtu, ifc->mac[0], ifc->mac[1], ifc->mac[2], ifc->mac[3],
-	     ifc->mac[4], ifc->mac[5], nq, nq == 1 ? "" : "s");
+	     ifc->mac[4], ifc->mac[5], nq, nq == 1 ? "" : "s",
+	     gso_avail(x, ifc) ? ", TCP segmentation offload" : "");
 	return 0;
 fail:
 	iface_close(x, ifc);
@@ -188,6 +194,7 @@ void iface_close(struct xokd *x, struct iface *ifc)
 		ifc->link_fd = -1;
 		xlog("iface", "%s: XDP detached", ifc->name);
 	}
+	gso_close(ifc);
 	for (q = 0; q < ifc->nports; q++)
 		xport_close(x, ifc->ports[q]);
 	ifc->nports = 0;
@@ -206,6 +213,7 @@ int iface_fake(struct xokd *x, const char *name, uint32_t ifindex, uint32_t mtu)
 	ifc = &x->ifaces[x->niface];
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->link_fd = -1;
+	ifc->gso_fd = -1;
 	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
 	ifc->ifindex = ifindex;
 	ifc->mtu = mtu;
@@ -296,6 +304,10 @@ int op_info(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, 
 		ii->prefix_len = ifc->prefix_len;
 		ii->addr = ifc->addr;
 		ii->gateway = x->cfg.gateway;
+		if (gso_avail(x, ifc)) {
+			ii->flags = XOK_IFF_TCP_GSO;
+			ii->gso_max = XOK_TX_GSO_FRAME_MAX;
+		}
 	}
 	return 0;
 }

@@ -181,7 +181,7 @@ struct app {
 	uint8_t log_budget[XOK_LOG_MODS]; /* per module: one noisy kind hides no other */
 	uint32_t limit_logged; /* bit per enum app_limit: logged once */
 	uint64_t tx_frames, tx_rejected, ctl_requests, wakeups;
-	uint64_t tx_bytes, tx_denied, ctl_throttled, limit_hits;
+	uint64_t tx_bytes, tx_denied, ctl_throttled, limit_hits, tx_gso;
 
 	/* deficit round robin (tx.c); txwork_link is the active list */
 	uint32_t tx_weight;
@@ -277,6 +277,8 @@ struct iface {
 	uint64_t rx, tx, drop_ring_full, drop_no_filter, tx_errors, rx_bytes, tx_bytes;
 	uint64_t xsk_dropped; /* kernel-side AF_XDP drops seen at the last stats call */
 	struct imp_dir imp_rx, imp_tx;
+	int gso_fd;	 /* the packet socket large TCP frames leave through (gso.c), or -1 */
+	uint64_t tx_gso; /* frames sent through it */
 };
 
 /* ---- system tables ---- */
@@ -517,6 +519,7 @@ uint32_t xport_rx_peek(struct xport *p, uint32_t n, uint64_t *addr, uint32_t *le
 void xport_rx_done(struct xport *p, const uint64_t *addr, uint32_t n); /* back to fill ring */
 int xport_tx_submit(struct xport *p, uint64_t addr, uint32_t len);
 void xport_tx_kick(struct xport *p);
+void xport_tx_drain(struct xport *p); /* until every submitted frame has been sent */
 uint32_t xport_comp_take(struct xport *p, uint64_t *addr, uint32_t n);
 int xport_fd(const struct xport *p);
 void xport_fail(struct xokd *x, struct xport *p); /* EPOLLERR: stop polling it */
@@ -558,6 +561,17 @@ void rx_deliver(struct xokd *x, struct iface *ifc, const uint8_t *frame, uint32_
 		const struct dpf_xdp_meta *m, uint64_t rx_ns);
 
 /* ---- tx.c ---- */
+/* A validated frame: the pieces of the app's memory it is gathered from. */
+struct tx_frame {
+	struct iface *ifc;
+	uint32_t npieces;
+	uint32_t len;
+	uint16_t gso_size; /* XOK_TX_TCP_GSO: payload per segment; 0: an ordinary frame */
+	const uint8_t *piece[XOK_XMIT_PIECES];
+	uint32_t plen[XOK_XMIT_PIECES];
+	struct region *nreg; /* notification word's region, NULL = none */
+	uint32_t *notify;
+};
 int op_net_xmit(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 int op_txq_set(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);
 void tx_kick(struct xokd *x, struct app *a); /* its eventfd fired */
@@ -573,6 +587,13 @@ int tx_submit(struct xokd *x, struct xport *p, uint64_t addr, uint32_t len);
 /* Completes a frame that will never be sent (impairment drop, teardown): notifies. */
 void tx_finish_frame(struct xokd *x, struct xport *p, uint64_t addr);
 uint32_t tx_weight_for(const struct xokd *x, const struct app *a);
+
+/* ---- gso.c ---- */
+int gso_open(struct iface *ifc); /* the packet socket; on failure gso_fd stays -1 */
+void gso_close(struct iface *ifc);
+bool gso_avail(const struct xokd *x, const struct iface *ifc);
+/* Checks and sends a validated XOK_TX_TCP_GSO frame; 0 once the kernel has it. */
+int gso_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool queued, uint32_t seq);
 
 /* ---- wk.c ---- */
 int op_wkpred(struct xokd *x, struct app *a, const void *req, int *fd, void *rep, int *rep_fd);

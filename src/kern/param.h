@@ -34,6 +34,7 @@
 
 /* ---- transmit ---- */
 #define XOK_TX_FRAME_MIN 14 /* shortest frame: an Ethernet header */
+#define XOK_TX_GSO_FRAME_MAX (14 + 65535) /* XOK_TX_TCP_GSO: an IPv4 packet's limit */
 /* Deficit round robin over the apps' transmit queues (tx.c): each turn an app may send
  * quantum * weight bytes.  A quantum of one full UMEM frame keeps every turn O(1). */
 #define XOK_TX_QUANTUM	    4096 /* default --tx-quantum, bytes */

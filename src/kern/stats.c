@@ -174,6 +174,7 @@ static void stats_apps_tx(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 		s->c[XOK_SAT_CTL_THROTTLED] = a->ctl_throttled;
 		s->c[XOK_SAT_LIMIT_HITS] = a->limit_hits;
 		s->c[XOK_SAT_DEFICIT] = a->tx_deficit > 0 ? (uint64_t)a->tx_deficit : 0;
+		s->c[XOK_SAT_TX_GSO] = a->tx_gso;
 		stats_name(s->name, a);
 	}
 }

@@ -31,16 +31,6 @@
 
 #include "kern.h"
 
-struct tx_frame {
-	struct iface *ifc;
-	uint32_t npieces;
-	uint32_t len;
-	const uint8_t *piece[XOK_XMIT_PIECES];
-	uint32_t plen[XOK_XMIT_PIECES];
-	struct region *nreg; /* notification word's region, NULL = none */
-	uint32_t *notify;
-};
-
 static int tx_notify_resolve(struct xokd *x, struct app *a, const struct xok_tx_desc *d,
 			     struct tx_frame *t)
 {
@@ -66,7 +56,9 @@ static int tx_validate(struct xokd *x, struct app *a, const struct xok_tx_desc *
 	uint32_t i;
 	int err;
 
-	if (d->flags || d->pad)
+	if ((d->flags & ~XOK_TX_TCP_GSO) || d->pad)
+		return -EINVAL;
+	if ((d->flags & XOK_TX_TCP_GSO) ? d->gso_size < XOK_TX_GSO_MIN : d->gso_size != 0)
 		return -EINVAL;
 	if (d->npieces == 0 || d->npieces > XOK_XMIT_PIECES)
 		return -EINVAL;
@@ -80,6 +72,7 @@ static int tx_validate(struct xokd *x, struct app *a, const struct xok_tx_desc *
 	if (err)
 		return err;
 	t->npieces = d->npieces;
+	t->gso_size = d->gso_size;
 	for (i = 0; i < d->npieces; i++) {
 		const struct xok_piece *pc = &d->pieces[i];
 		struct region *r;
@@ -93,7 +86,7 @@ static int tx_validate(struct xokd *x, struct app *a, const struct xok_tx_desc *
 	}
 	if (total < XOK_TX_FRAME_MIN)
 		return -EINVAL;
-	if (total > iface_frame_max(t->ifc))
+	if (total > (t->gso_size ? XOK_TX_GSO_FRAME_MAX : iface_frame_max(t->ifc)))
 		return -EMSGSIZE;
 	t->len = (uint32_t)total;
 	return 0;
@@ -135,6 +128,35 @@ static bool tx_dev_room(const struct xokd *x, const struct xport *p)
 	       impair_tx_room(x, p->ifc);
 }
 
+static void tx_refused(struct app *a, const struct tx_frame *t, const uint8_t *frame)
+{
+	a->tx_denied++;
+	app_log(a, "tx", "frame refused by checked transmission (%u bytes, ethertype %02x%02x): "
+		"it does not speak as this app", t->len, frame[12], frame[13]);
+}
+
+/* A large TCP frame through the packet socket (gso.c); it has left when this returns. */
+static int tx_send_gso(struct xokd *x, struct app *a, const struct tx_frame *t, bool queued,
+		       uint32_t seq)
+{
+	int err = gso_send(x, a, t, queued, seq);
+
+	if (err == -EAGAIN || err == -ENOBUFS)
+		return TX_DEV_FULL;
+	if (err == -EPERM)
+		tx_refused(a, t, t->piece[0]);
+	if (err)
+		return err;
+	a->tx_frames++;
+	a->tx_bytes += t->len;
+	a->tx_gso++;
+	if (t->notify) {
+		__atomic_fetch_sub(t->notify, 1, __ATOMIC_SEQ_CST);
+		wk_touch(x, a);
+	}
+	return 0;
+}
+
 /*
  * Gathers t into a UMEM frame -- the one transmit copy, and the copy the check reads, so
  * the app cannot change checked headers -- checks it, and queues it.
@@ -153,6 +175,8 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool
 		return -ENETDOWN;
 	if (a->tx_inflight >= x->cfg.limits.txq)
 		return TX_APP_LIMIT;
+	if (t->gso_size)
+		return tx_send_gso(x, a, t, queued, seq);
 	if (!tx_dev_room(x, p) || umem_tx_alloc(p, &addr))
 		return TX_DEV_FULL;
 	frame = dst = umem_frame(p, addr);
@@ -163,10 +187,7 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool
 	err = tx_check(x, a, t->ifc, frame, t->len, queued, seq);
 	if (err) {
 		umem_tx_release(p, addr);
-		a->tx_denied++;
-		app_log(a, "tx", "frame refused by checked transmission (%u bytes, ethertype "
-			"%02x%02x): it does not speak as this app",
-			t->len, frame[12], frame[13]);
+		tx_refused(a, t, frame);
 		return err;
 	}
 	pd = &p->pend[addr / XOK_UMEM_FRAME_SIZE];

@@ -230,6 +230,21 @@ void xport_tx_kick(struct xport *p)
 	}
 }
 
+void xport_tx_drain(struct xport *p)
+{
+	struct xsk_ring_prod *tx = &R(p)->tx;
+	int i;
+
+	if (p->fake || p->tx_outstanding == 0)
+		return;
+	for (i = 0; i < 64 && __atomic_load_n(tx->consumer, __ATOMIC_ACQUIRE) != tx->cached_prod;
+	     i++) {
+		if (sendto(xsk_socket__fd(p->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+		    errno != EAGAIN && errno != EBUSY)
+			break;
+	}
+}
+
 uint32_t xport_comp_take(struct xport *p, uint64_t *addr, uint32_t n)
 {
 	uint32_t idx, got, i;

@@ -37,8 +37,21 @@ void eth_input(struct exos_stack *s, const struct xok_ring_entry *e, uint8_t *fr
 	}
 }
 
+static int eth_queue(struct exos_stack *s, const struct exos_iface *ifc,
+		     const struct exos_iov *iov, int n, uint32_t *notify, uint16_t gso_size)
+{
+	return gso_size ? exos_xmit_gso(s->sys, ifc->ifindex, iov, n, notify, gso_size)
+			: exos_xmit(s->sys, ifc->ifindex, iov, n, notify);
+}
+
 int eth_xmit(struct exos_stack *s, const struct exos_iface *ifc, struct txb *t,
 	     const struct exos_iov *data, int ndata)
+{
+	return eth_xmit_gso(s, ifc, t, data, ndata, 0);
+}
+
+int eth_xmit_gso(struct exos_stack *s, const struct exos_iface *ifc, struct txb *t,
+		 const struct exos_iov *data, int ndata, uint16_t gso_size)
 {
 	struct exos_iov iov[XOK_XMIT_PIECES];
 	uint32_t len = t->hdr_len;
@@ -55,11 +68,11 @@ int eth_xmit(struct exos_stack *s, const struct exos_iface *ifc, struct txb *t,
 		len += data[i].len;
 	}
 	t->notify = 1;
-	err = exos_xmit(s->sys, ifc->ifindex, iov, ndata + 1, &t->notify);
+	err = eth_queue(s, ifc, iov, ndata + 1, &t->notify, gso_size);
 	if (err == -EAGAIN) {
 		/* xokd's queue is full: kick it and try once more. */
 		exos_xmit_flush(s->sys);
-		err = exos_xmit(s->sys, ifc->ifindex, iov, ndata + 1, &t->notify);
+		err = eth_queue(s, ifc, iov, ndata + 1, &t->notify, gso_size);
 	}
 	if (err < 0) {
 		if (err == -EAGAIN) {

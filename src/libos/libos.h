@@ -45,6 +45,7 @@ struct exos_iface {
 	uint32_t ifindex;
 	uint32_t mtu;
 	uint32_t addr, mask, gateway;
+	uint32_t gso_max; /* XOK_IFF_TCP_GSO: the largest frame xokd segments; 0 = none */
 	uint8_t mac[ETH_ADDR_LEN];
 };
 
@@ -310,6 +311,9 @@ bool cksum_is_partial(uint16_t check, uint32_t saddr, uint32_t daddr, uint8_t pr
 void eth_input(struct exos_stack *s, const struct xok_ring_entry *e, uint8_t *frame,
 	       size_t len);
 /* Transmits t (whose header starts with the Ethernet header) followed by data pieces. */
+/* A frame of several TCP segments for xokd to cut at gso_size (0: an ordinary frame). */
+int eth_xmit_gso(struct exos_stack *s, const struct exos_iface *ifc, struct txb *t,
+		 const struct exos_iov *data, int ndata, uint16_t gso_size);
 int eth_xmit(struct exos_stack *s, const struct exos_iface *ifc, struct txb *t,
 	     const struct exos_iov *data, int ndata);
 void eth_fill(uint8_t *hdr, const uint8_t *dst, const uint8_t *src, uint16_t type);

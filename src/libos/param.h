@@ -76,7 +76,8 @@
 #define TCP_PTO_MIN_NS	     (2 * NSEC_PER_MSEC)  /* tail loss probe floor */
 #define TCP_PTO_DELACK_NS    (40 * NSEC_PER_MSEC) /* a lone segment's ACK may be delayed */
 #define TCP_OOO_MAX_SEGS     4096 /* out-of-order segments kept per connection */
-#define TCP_SEG_PIECES	     8	 /* send requests one segment may gather from */
+#define TCP_SEG_PIECES	     12	 /* send requests one segment may gather from */
+#define TCP_GSO_BYTES	     65000 /* payload of one XOK_TX_TCP_GSO frame at most */
 #define TCP_ACK_HOLD_DEFAULT_US 40000
 
 /* ---- process exit (exit.c, handoff.c) ---- */

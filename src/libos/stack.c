@@ -105,6 +105,7 @@ static int stack_ifaces(struct exos_stack *s)
 		ifc->addr = in->addr;
 		ifc->mask = in->prefix_len ? htonl(~0u << (32 - in->prefix_len)) : 0;
 		ifc->gateway = in->gateway;
+		ifc->gso_max = (in->flags & XOK_IFF_TCP_GSO) ? in->gso_max : 0;
 		memcpy(ifc->mac, in->mac, ETH_ADDR_LEN);
 		s->nifs++;
 	}

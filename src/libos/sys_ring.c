@@ -136,8 +136,8 @@ int sys_txq_setup(struct exos_sys *sys)
 	return sys_call(sys, XOK_OP_TXQ_SET, &req, sizeof(req), sys->efd, NULL, 0, NULL);
 }
 
-EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov, int n,
-		       uint32_t *notify)
+static int sys_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov, int n,
+		    uint32_t *notify, uint16_t gso_size)
 {
 	struct xok_tx_desc *d;
 	struct xok_ref ref;
@@ -151,6 +151,10 @@ EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos
 	memset(d, 0, sizeof(*d));
 	d->ifindex = ifindex;
 	d->npieces = (uint16_t)n;
+	if (gso_size) {
+		d->flags = XOK_TX_TCP_GSO;
+		d->gso_size = gso_size;
+	}
 	for (i = 0; i < n; i++) {
 		err = exos_region_ref(sys, iov[i].base, iov[i].len, &ref);
 		if (err || (ref.region & XOK_REGION_TABLE(0)))
@@ -167,6 +171,20 @@ EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos
 	}
 	xok_store_release(&sys->txq->prod, ++sys->txq_prod);
 	return 0;
+}
+
+EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov, int n,
+		       uint32_t *notify)
+{
+	return sys_xmit(sys, ifindex, iov, n, notify, 0);
+}
+
+EXOS_API int exos_xmit_gso(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov,
+			   int n, uint32_t *notify, uint16_t gso_size)
+{
+	if (!gso_size)
+		return sys_err(-EINVAL);
+	return sys_xmit(sys, ifindex, iov, n, notify, gso_size);
 }
 
 EXOS_API int exos_xmit_flush(struct exos_sys *sys)

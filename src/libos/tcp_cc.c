@@ -103,13 +103,19 @@ void tcp_cc_sent(struct exos_tcp *c, uint32_t seq, uint32_t len, bool rtx)
 		return;
 	prr_sent(c, len);
 	if (!rtx && (!c->txr_n || SEQ_GEQ(seq, txr_at(c, c->txr_n - 1)->end))) {
-		if (c->txr_n == c->txr_cap && txr_grow(c) < 0)
-			return; /* unlogged: recovered by the RTO, as without SACK */
-		struct tcp_txrec *r = txr_at(c, c->txr_n++);
-		r->seq = seq;
-		r->end = seq + len;
-		r->xmit = now;
-		r->flags = 0;
+		/* one record per segment on the wire, also for a frame xokd cuts (GSO) */
+		uint32_t mss = tcp_eff_mss(c);
+
+		for (uint32_t off = 0, k; off < len; off += k) {
+			k = len - off > mss + 1 ? mss : len - off; /* a FIN stays with its data */
+			if (c->txr_n == c->txr_cap && txr_grow(c) < 0)
+				return; /* unlogged: recovered by the RTO, as without SACK */
+			struct tcp_txrec *r = txr_at(c, c->txr_n++);
+			r->seq = seq + off;
+			r->end = seq + off + k;
+			r->xmit = now;
+			r->flags = 0;
+		}
 		return;
 	}
 	for (uint32_t i = txr_find(c, seq); i < c->txr_n; i++) {

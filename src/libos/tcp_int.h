@@ -19,6 +19,7 @@
 /* Bytes of headers a TCP frame starts with (no IP options). */
 #define TCP_FRAME_HDR (ETH_HDR_LEN + IP_HDR_LEN + TCP_HDR_LEN)
 #define TCP_OPT_TS_ALIGNED 12 /* NOP NOP TS */
+#define TCP_OPT_MAX	   40 /* options a TCP header holds at most */
 
 /*
  * A send request: a run of bytes in sequence space [seq, seq+len) that lives in registered
@@ -369,6 +370,8 @@ void tcp_deliver(struct exos_tcp *c);
 void tcp_window_update(struct exos_tcp *c);
 
 /* ---- tcp_out.c ---- */
+/* Payload one frame may carry: a segment, or whole segments xokd cuts (GSO). */
+uint32_t tcp_frame_max(const struct exos_tcp *c);
 /* Sends what windows, Nagle and the ACK state call for. */
 int tcp_output(struct exos_tcp *c);
 int tcp_send_syn(struct exos_tcp *c); /* SYN or SYN-ACK, by state */

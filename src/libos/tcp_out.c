@@ -12,6 +12,12 @@
  * from the application's precomputed per-block sums where it gave them, combined with the
  * header and pseudo-header sums; otherwise they are computed over the data.
  *
+ * Where xokd offers TCP segmentation offload (XOK_IFF_TCP_GSO), new data leaves in frames
+ * of many segments (tcp_frame_max) that the kernel cuts at the MSS, as a Linux sender's
+ * do: on veth each frame, not each segment, crosses the receiver's stack.  Such a frame
+ * carries only the pseudo-header sum; the checksums are computed where it is cut.
+ * Retransmissions and everything that is not new data stay one segment per frame.
+ *
  * tcp_output sends what the congestion and receive windows allow, applying Nagle (when
  * asked for) and sender-side SWS avoidance; in loss recovery the SACK scoreboard
  * (tcp_cc_next) chooses what goes next.  Every segment carries the ACK, which cancels any
@@ -21,6 +27,17 @@
 uint16_t tcp_eff_mss(const struct exos_tcp *c)
 {
 	return (uint16_t)(c->mss - ((c->flags & TF_TS_OK) ? TCP_OPT_TS_ALIGNED : 0));
+}
+
+uint32_t tcp_frame_max(const struct exos_tcp *c)
+{
+	uint32_t mss = tcp_eff_mss(c), room;
+
+	if (!c->ifc || !c->ifc->gso_max || (c->opt_flags & EXOS_TCP_F_NO_GSO) ||
+	    mss < XOK_TX_GSO_MIN || c->ifc->gso_max < TCP_FRAME_HDR + TCP_OPT_MAX + 2 * mss)
+		return mss;
+	room = MIN(c->ifc->gso_max - TCP_FRAME_HDR - TCP_OPT_MAX, (uint32_t)TCP_GSO_BYTES);
+	return room / mss * mss;
 }
 
 uint32_t tcp_ts_now(const struct exos_tcp *c)
@@ -171,19 +188,94 @@ static uint64_t sreq_sum(const struct tcp_sreq *r, uint32_t off, uint32_t k, uin
 	return acc;
 }
 
+/* The next hop's MAC is in the template; look again when arpd changed its table. */
+static void tcp_refresh_mac(struct exos_tcp *c)
+{
+	struct exos_stack *s = c->s;
+	uint32_t v = s->arp.table ? xok_load_acquire(&s->arp.table->version) : 0;
+
+	if ((!c->mac_ok || v != c->arp_version) &&
+	    arp_lookup(s, c->ifc, c->nexthop, c->tmpl) == 0) {
+		c->mac_ok = true;
+		c->arp_version = v;
+	}
+}
+
+/* Gathers the payload [seq, seq+len) from the send queue into iov (at most TCP_SEG_PIECES
+ * pieces, t holding a reference on each request); *off: each piece's offset in its
+ * request.  Returns the bytes gathered. */
+static uint32_t tcp_gather(struct exos_tcp *c, struct txb *t, uint32_t seq, uint32_t len,
+			   struct exos_iov *iov, uint32_t *off, int *n)
+{
+	struct tcp_sreq *r = tcp_sreq_find(c, seq);
+	uint32_t got = 0;
+
+	*n = 0;
+	while (r && got < len && *n < TCP_SEG_PIECES) {
+		uint32_t o = seq + got - r->seq, k = MIN(len - got, r->len - o);
+
+		iov[*n].base = r->data + o;
+		iov[*n].len = k;
+		off[*n] = o;
+		t->sreq[*n] = r;
+		r->refs++;
+		(*n)++;
+		got += k;
+		r = r->next;
+	}
+	t->nsreq = (uint8_t)*n;
+	return got;
+}
+
+/* A frame of several segments that ran out of pieces ends on a segment boundary. */
+static uint32_t tcp_trim(struct txb *t, struct exos_iov *iov, int *n, uint32_t got, uint32_t mss)
+{
+	uint32_t cut = got % mss;
+
+	while (cut) {
+		struct exos_iov *last = &iov[*n - 1];
+
+		if (last->len > cut) {
+			last->len -= cut;
+			break;
+		}
+		cut -= last->len;
+		t->sreq[*n - 1]->refs--;
+		(*n)--;
+	}
+	t->nsreq = (uint8_t)*n;
+	return got - got % mss;
+}
+
+/* The sum of the gathered payload (as placed in the segment). */
+static uint64_t tcp_payload_sum(const struct txb *t, const struct exos_iov *iov,
+				const uint32_t *off, int n)
+{
+	uint64_t psum = 0;
+	uint32_t at = 0;
+
+	for (int i = 0; i < n; i++) {
+		psum += sreq_sum(t->sreq[i], off[i], iov[i].len, at);
+		at += iov[i].len;
+	}
+	return psum;
+}
+
 int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	struct exos_stack *s = c->s;
 	struct exos_iov iov[TCP_SEG_PIECES];
+	uint32_t off[TCP_SEG_PIECES], mss = tcp_eff_mss(c), got = 0, gso = 0;
 	struct txb *t = txb_get(s);
-	uint64_t psum = 0;
-	uint32_t got = 0;
 	int n = 0, err;
 
 	if (!t) {
 		s->st.tx_drop_nobuf++;
 		return -ENOBUFS;
 	}
+	tcp_refresh_mac(c);
+	if (len > mss && !c->mac_ok)
+		len = mss; /* the ARP queue takes single segments only */
 	uint8_t *h = t->hdr;
 	memcpy(h, c->tmpl, TCP_FRAME_HDR);
 	struct ip_hdr *ip = (struct ip_hdr *)(h + ETH_HDR_LEN);
@@ -191,21 +283,13 @@ int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 	unsigned thl = TCP_HDR_LEN + tcp_write_opts(c, h + TCP_FRAME_HDR, flags);
 
 	if (len) {
-		struct tcp_sreq *r = tcp_sreq_find(c, seq);
-		while (r && got < len && n < TCP_SEG_PIECES) {
-			uint32_t off = seq + got - r->seq, k = MIN(len - got, r->len - off);
-			iov[n].base = r->data + off;
-			iov[n].len = k;
-			t->sreq[n] = r;
-			r->refs++;
-			n++;
-			psum += sreq_sum(r, off, k, got);
-			got += k;
-			r = r->next;
-		}
-		t->nsreq = (uint8_t)n;
+		got = tcp_gather(c, t, seq, len, iov, off, &n);
+		if (got < len && got > mss)
+			got = tcp_trim(t, iov, &n, got, mss);
 		if (got < len)
 			flags &= (uint8_t)~TCP_FIN; /* cut short: the FIN is not in this one */
+		if (got > mss)
+			gso = mss;
 	}
 	th->seq = htonl(seq);
 	th->ack = (flags & TCP_ACK) ? htonl(c->rcv_nxt) : 0;
@@ -219,24 +303,20 @@ int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 	th->check = 0;
 	th->urg = 0;
 	ip->tot_len = htons((uint16_t)(IP_HDR_LEN + thl + got));
-	ip->id = htons(c->ip_id++);
+	ip->id = htons(c->ip_id);
+	c->ip_id += gso ? (uint16_t)((got + gso - 1) / gso) : 1; /* one per segment on the wire */
 	ip->check = 0;
 	ip->check = cksum(ip, IP_HDR_LEN);
-	uint64_t sum = (uint64_t)c->tmpl_pseudo + htons((uint16_t)(thl + got)) + psum;
-	sum += cksum_partial(th, thl, 0);
-	th->check = (uint16_t)~cksum_fold(sum);
-	t->hdr_len = (uint16_t)(ETH_HDR_LEN + IP_HDR_LEN + thl);
-
-	/* The next hop's MAC is in the template; look again when arpd changed its table. */
-	uint32_t v = s->arp.table ? xok_load_acquire(&s->arp.table->version) : 0;
-	if ((!c->mac_ok || v != c->arp_version) &&
-	    arp_lookup(s, c->ifc, c->nexthop, c->tmpl) == 0) {
-		c->mac_ok = true;
-		c->arp_version = v;
-		memcpy(h, c->tmpl, ETH_ADDR_LEN);
+	uint64_t sum = (uint64_t)c->tmpl_pseudo + htons((uint16_t)(thl + got));
+	if (gso) { /* the rest is summed where the frame is cut into segments */
+		th->check = (uint16_t)cksum_fold(sum);
+	} else {
+		sum += tcp_payload_sum(t, iov, off, n) + cksum_partial(th, thl, 0);
+		th->check = (uint16_t)~cksum_fold(sum);
 	}
+	t->hdr_len = (uint16_t)(ETH_HDR_LEN + IP_HDR_LEN + thl);
 	if (c->mac_ok) {
-		err = eth_xmit(s, c->ifc, t, iov, n);
+		err = eth_xmit_gso(s, c->ifc, t, iov, n, (uint16_t)gso);
 	} else {
 		struct route rt = {c->ifc, c->nexthop};
 		err = arp_output(s, &rt, t, iov, n);
@@ -244,6 +324,7 @@ int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 	if (err < 0)
 		return err;
 	s->st.tcp_out++;
+	s->st.tcp_gso_out += gso != 0;
 	if (flags & TCP_RST)
 		s->st.tcp_rst_out++;
 	if (flags & TCP_ACK) {
@@ -416,7 +497,9 @@ int tcp_output(struct exos_tcp *c)
 			uint32_t wnd = MIN(c->snd_wnd, cwnd), inflight = c->snd_nxt - c->snd_una;
 			uint32_t usable = wnd > inflight ? wnd - inflight : 0;
 			uint32_t data = SEQ_GT(c->snd_end, c->snd_nxt) ? c->snd_end - c->snd_nxt : 0;
-			uint32_t dlen = MIN(MIN(data, mss), usable);
+			uint32_t dlen = MIN(MIN(data, tcp_frame_max(c)), usable);
+			if (dlen > mss && dlen < data)
+				dlen -= dlen % mss; /* whole segments, but for the end of the data */
 			bool fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + dlen == c->fin_seq;
 			if (!dlen && !fin)
 				break;

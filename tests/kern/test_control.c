@@ -571,7 +571,11 @@ static void test_net_xmit(void **state)
 		assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), want);                       \
 	} while (0)
 	NX(d.status = 1, -EINVAL);
-	NX(d.flags = 1, -EINVAL);
+	NX(d.flags = XOK_TX_TCP_GSO, -EINVAL);	     /* without a segment size */
+	NX(d.flags = 2, -EINVAL);
+	NX(d.gso_size = 1000, -EINVAL);		     /* a segment size without the flag */
+	NX((d.flags = XOK_TX_TCP_GSO, d.gso_size = XOK_TX_GSO_MIN - 1), -EINVAL);
+	NX((d.flags = XOK_TX_TCP_GSO, d.gso_size = 1000), -EOPNOTSUPP); /* no offload here */
 	NX(d.pad = 1, -EINVAL);
 	NX(d.npieces = 0, -EINVAL);
 	NX(d.npieces = XOK_XMIT_PIECES + 1, -EINVAL);
@@ -595,7 +599,7 @@ static void test_net_xmit(void **state)
 	NX((d.notify.region = 0), -EINVAL); /* no region but an offset */
 #undef NX
 	assert_int_equal(tx_seen_count, 0);
-	assert_int_equal(a->tx_rejected, 22);
+	assert_int_equal(a->tx_rejected, 26);
 
 	/* a valid 3-piece frame is gathered into one frame */
 	*notify = 1;

@@ -236,7 +236,8 @@ static uint32_t arp(uint8_t *f, const struct xok_iface_info *ifc, uint16_t op, u
 	return 60;
 }
 
-static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t ifindex, uint32_t len)
+static int xmit_gso(struct exos_sys *sys, struct exos_region *reg, uint32_t ifindex, uint32_t len,
+		    uint16_t gso_size)
 {
 	struct xok_tx_desc d;
 
@@ -244,7 +245,41 @@ static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t if
 	d.ifindex = ifindex;
 	d.npieces = 1;
 	d.pieces[0] = (struct xok_piece){.region = reg->id, .len = len, .offset = 1024};
+	if (gso_size) {
+		d.flags = XOK_TX_TCP_GSO;
+		d.gso_size = gso_size;
+	}
 	return raw(sys, XOK_OP_NET_XMIT, &d, sizeof(d), NULL, 0);
+}
+
+static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t ifindex, uint32_t len)
+{
+	return xmit_gso(sys, reg, ifindex, len, 0);
+}
+
+/* A large TCP frame (3000 payload bytes, for segments of 1000) from sport: XOK_TX_TCP_GSO. */
+static uint32_t tcp_gso(uint8_t *f, const struct xok_iface_info *ifc, uint16_t sport)
+{
+	uint32_t s = ifc->addr, dst = htonl(opt.peer), tot = 20 + 20 + 3000;
+
+	memset(f, 0, 14 + tot);
+	memcpy(f, opt.peer_mac, 6);
+	memcpy(f + 6, ifc->mac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(tot >> 8);
+	f[17] = (uint8_t)tot;
+	f[22] = 64;
+	f[23] = 6;
+	memcpy(f + 26, &s, 4);
+	memcpy(f + 30, &dst, 4);
+	f[34] = (uint8_t)(sport >> 8);
+	f[35] = (uint8_t)sport;
+	f[36] = 0x1f;
+	f[37] = 0x90;
+	f[46] = 0x50; /* data offset 5 */
+	f[47] = 0x10; /* ACK */
+	return 14 + tot;
 }
 
 static void spoof(struct exos_sys *sys, struct exos_region *reg, const struct xok_iface_info *ifc)
@@ -268,6 +303,10 @@ static void spoof(struct exos_sys *sys, struct exos_region *reg, const struct xo
 	attack("arp-reply-not-arpd", xmit_frame(sys, reg, ifc->ifindex, n), -EPERM, -EPERM);
 	n = arp(f, ifc, 1, opt.peer);
 	attack("arp-request-lying", xmit_frame(sys, reg, ifc->ifindex, n), -EPERM, -EPERM);
+	if (ifc->flags & XOK_IFF_TCP_GSO) { /* offloaded frames are checked all the same */
+		n = tcp_gso(f, ifc, (uint16_t)opt.victim_port);
+		attack("spoof-gso", xmit_gso(sys, reg, ifc->ifindex, n, 1000), -EPERM, -EPERM);
+	}
 }
 
 static void tables(struct exos_sys *sys)

@@ -38,6 +38,8 @@ struct fake_watch {
 	uint32_t value;
 };
 
+static bool gso_on; /* fake_set_gso: not reset with the rest */
+
 static struct {
 	struct exos_sys sys;
 	bool open;
@@ -139,6 +141,10 @@ EXOS_API int exos_sys_info(struct exos_sys *sys, struct xok_info_reply *out)
 	out->ifaces[0].prefix_len = 24;
 	out->ifaces[0].addr = inet_addr("198.18.0.1");
 	out->ifaces[0].gateway = inet_addr("198.18.0.254");
+	if (gso_on) {
+		out->ifaces[0].flags = XOK_IFF_TCP_GSO;
+		out->ifaces[0].gso_max = 14 + 65535;
+	}
 	return 0;
 }
 
@@ -404,18 +410,16 @@ bool fake_filter_last(struct dpf_filter *out)
 
 /* ---- transmission ---- */
 
-EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov, int n,
-		       uint32_t *notify)
+/* Checks a frame's pieces as xokd does and gathers them into buf (cap bytes); its length,
+ * or -errno. */
+static long gather(struct exos_sys *sys, const struct exos_iov *iov, int n, uint32_t *notify,
+		   uint8_t *buf, size_t cap)
 {
 	struct xok_ref ref;
 	size_t len = 0;
 
 	if (n <= 0 || n > XOK_XMIT_PIECES)
 		return -EINVAL;
-	if (F.xmit_fail_n > 0) {
-		F.xmit_fail_n--;
-		return F.xmit_fail_err;
-	}
 	for (int i = 0; i < n; i++) {
 		if (exos_region_ref(sys, iov[i].base, iov[i].len, &ref) < 0) {
 			F.st.xmit_efault++;
@@ -427,8 +431,19 @@ EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos
 		F.st.xmit_efault++;
 		return -EFAULT;
 	}
-	if (len > FAKE_FRAME_MAX || len > FAKE_MTU + 14u)
+	if (len > cap)
 		return -EINVAL;
+	len = 0;
+	for (int i = 0; i < n; i++) {
+		memcpy(buf + len, iov[i].base, iov[i].len);
+		len += iov[i].len;
+	}
+	return (long)len;
+}
+
+/* Queues one frame for the tests to inspect. */
+static void push(uint32_t ifindex, const uint8_t *data, size_t len)
+{
 	if (F.tx_n == F.tx_cap) {
 		size_t cap = F.tx_cap ? F.tx_cap * 2 : 256;
 		struct fake_frame *t = malloc(cap * sizeof(*t));
@@ -441,17 +456,123 @@ EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos
 	}
 	struct fake_frame *fr = &F.tx[(F.tx_head + F.tx_n++) % F.tx_cap];
 	fr->ifindex = ifindex;
-	fr->len = 0;
-	for (int i = 0; i < n; i++) {
-		memcpy(fr->data + fr->len, iov[i].base, iov[i].len);
-		fr->len += iov[i].len;
+	fr->len = (uint32_t)len;
+	memcpy(fr->data, data, len);
+}
+
+static void notify_sent(uint32_t *notify)
+{
+	if (!notify)
+		return;
+	if (F.hold && F.nheld < MAX_HELD)
+		F.held[F.nheld++] = notify;
+	else
+		__atomic_fetch_sub(notify, 1, __ATOMIC_RELEASE);
+}
+
+EXOS_API int exos_xmit(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov, int n,
+		       uint32_t *notify)
+{
+	static uint8_t buf[FAKE_FRAME_MAX];
+	long len;
+
+	if (F.xmit_fail_n > 0) {
+		F.xmit_fail_n--;
+		return F.xmit_fail_err;
 	}
-	if (notify) {
-		if (F.hold && F.nheld < MAX_HELD)
-			F.held[F.nheld++] = notify;
-		else
-			__atomic_fetch_sub(notify, 1, __ATOMIC_RELEASE);
+	len = gather(sys, iov, n, notify, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	if (len > FAKE_MTU + 14)
+		return -EINVAL;
+	push(ifindex, buf, (size_t)len);
+	notify_sent(notify);
+	return 0;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		acc += (uint32_t)p[n - 1] << 8;
+	return acc;
+}
+
+static uint16_t fold16(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* The pseudo-header sum of an IPv4 header ip for a TCP length len (host order). */
+static uint32_t pseudo(const uint8_t *ip, uint32_t len)
+{
+	return sum16(ip + 12, 8, 0) + 6 + len;
+}
+
+void fake_set_gso(bool on)
+{
+	gso_on = on;
+}
+
+/* Cuts a large TCP frame into segments of gso_size payload bytes, as the kernel does for
+ * XOK_TX_TCP_GSO: headers copied, lengths, IP ids, sequence numbers and both checksums
+ * recomputed, FIN and PSH on the last segment only. */
+EXOS_API int exos_xmit_gso(struct exos_sys *sys, uint32_t ifindex, const struct exos_iov *iov,
+			   int n, uint32_t *notify, uint16_t gso_size)
+{
+	static uint8_t buf[14 + 65535], seg[FAKE_FRAME_MAX];
+	long len = gather(sys, iov, n, notify, buf, sizeof(buf));
+	uint32_t ihl, hl, tcplen, payload, seq;
+
+	if (len < 0)
+		return (int)len;
+	if (!gso_on || gso_size < XOK_TX_GSO_MIN)
+		return -EOPNOTSUPP;
+	F.st.xmit_gso++;
+	ihl = (buf[14] & 0x0f) * 4u;
+	hl = 14 + ihl + (buf[14 + ihl + 12] >> 4) * 4u;
+	tcplen = (uint32_t)len - 14 - ihl;
+	payload = (uint32_t)len - hl;
+	if (buf[12] != 0x08 || buf[13] != 0 || buf[23] != 6 || payload <= gso_size ||
+	    (uint32_t)(buf[16] << 8 | buf[17]) != len - 14 ||
+	    (uint16_t)(buf[14 + ihl + 16] << 8 | buf[14 + ihl + 17]) !=
+		fold16(pseudo(buf + 14, tcplen)) ||
+	    hl + gso_size > sizeof(seg)) {
+		F.st.xmit_bad_gso++;
+		return -EINVAL;
 	}
+	memcpy(&seq, buf + 14 + ihl + 4, 4);
+	seq = ntohl(seq);
+	for (uint32_t off = 0, k = 0; off < payload; off += gso_size, k++) {
+		uint32_t m = payload - off < gso_size ? payload - off : gso_size;
+		uint8_t *ip = seg + 14, *th = seg + 14 + ihl;
+		uint16_t id = (uint16_t)((buf[18] << 8 | buf[19]) + k);
+		uint32_t s = htonl(seq + off), tl = hl - 14 - ihl + m;
+		uint16_t c;
+
+		memcpy(seg, buf, hl);
+		memcpy(seg + hl, buf + hl + off, m);
+		ip[2] = (uint8_t)((ihl + tl) >> 8);
+		ip[3] = (uint8_t)(ihl + tl);
+		ip[4] = (uint8_t)(id >> 8);
+		ip[5] = (uint8_t)id;
+		ip[10] = ip[11] = 0;
+		c = (uint16_t)~fold16(sum16(ip, ihl, 0));
+		ip[10] = (uint8_t)(c >> 8);
+		ip[11] = (uint8_t)c;
+		memcpy(th + 4, &s, 4);
+		if (off + m < payload)
+			th[13] &= (uint8_t)~(0x01 | 0x08); /* FIN, PSH: the last segment's */
+		th[16] = th[17] = 0;
+		c = (uint16_t)~fold16(sum16(th, tl, pseudo(ip, tl)));
+		th[16] = (uint8_t)(c >> 8);
+		th[17] = (uint8_t)c;
+		push(ifindex, seg, hl + m);
+	}
+	notify_sent(notify);
 	return 0;
 }
 

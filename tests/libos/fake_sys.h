@@ -39,6 +39,10 @@ void fake_hold_completions(bool hold);
 void fake_complete_all(void);
 /* The next n exos_xmit calls fail with err (e.g. -EAGAIN: queue full). */
 void fake_xmit_fail(int err, int n);
+/* Whether the interface offers TCP segmentation offload (survives fake_reset; default off).
+ * exos_xmit_gso frames are cut into segments here, as the kernel would, and queued as
+ * such; a frame that breaks the rules of XOK_TX_TCP_GSO counts in xmit_bad_gso. */
+void fake_set_gso(bool on);
 
 /* The ARP table (as arpd would publish it). */
 void fake_arp_set(uint32_t ip, const uint8_t mac[6]);
@@ -60,6 +64,7 @@ void fake_set_wait_hook(void (*fn)(void *arg), void *arg);
 struct fake_stats {
 	uint64_t xmit_efault, ring_full, waits, waits_forever, flushes, regions_live;
 	uint64_t watches_live, rx_released;
+	uint64_t xmit_gso, xmit_bad_gso; /* large frames, and those breaking the rules */
 };
 void fake_get_stats(struct fake_stats *out);
 

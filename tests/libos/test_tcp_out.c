@@ -1,5 +1,6 @@
 /* test_tcp_out.c - TCP output: segmentation, zero-copy sends, precomputed checksums, FIN on
- * the last segment, windows, zero-window probes, Nagle, delayed and held ACKs */
+ * the last segment, windows, zero-window probes, Nagle, delayed and held ACKs, frames of
+ * many segments where xokd segments (GSO) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,22 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	return h_teardown(state);
+}
+
+static int setup_gso(void **state)
+{
+	fake_set_gso(true);
+	return setup(state);
+}
+
+static int teardown_gso(void **state)
+{
+	struct fake_stats fs;
+
+	fake_get_stats(&fs);
+	assert_int_equal(fs.xmit_bad_gso, 0);
+	fake_set_gso(false);
+	return teardown(state);
 }
 
 /* Receives `n` segments and returns the bytes, checking sequence continuity. */
@@ -485,6 +502,102 @@ static void test_quickack_and_delack_every_second(void **state)
 	exos_tcp_close(H.listener);
 }
 
+/* With GSO: new data leaves in frames of whole segments (cut by the fake as the kernel
+ * would: every segment verified by h_next), the FIN and PSH on the last; retransmissions
+ * are single segments. */
+static void test_gso_frames(void **state)
+{
+	struct exos_stack_stats st;
+	struct fake_stats fs;
+	struct parsed q;
+	struct peer p;
+	uint32_t seq, len = 300000;
+	size_t total = 0;
+
+	(void)state;
+	peer_init(&p, 80);
+	p.sack = false;
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	struct exos_tcp_sendreq r = {.data = mem, .len = len, .flags = EXOS_TCP_SEND_FIN};
+	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
+	seq = p.ack;
+	/* ACK as the data comes until all of it and the FIN are in */
+	while (total < len) {
+		bool any = false;
+
+		while (h_try_next(&q)) {
+			any = true;
+			assert_int_equal(q.seq, seq);
+			assert_true(q.len <= 1448);
+			assert_memory_equal(q.payload, mem + total, q.len);
+			total += q.len;
+			seq += (uint32_t)q.len;
+			if (total < len)
+				assert_false(q.flags & (TCP_FIN | TCP_PSH));
+			else
+				assert_true((q.flags & TCP_FIN) && (q.flags & TCP_PSH));
+		}
+		assert_true(any);
+		p.ack = seq + (total == len);
+		peer_send(&p, TCP_ACK, NULL, 0);
+	}
+	h_stats(&st);
+	fake_get_stats(&fs);
+	assert_true(st.tcp_gso_out > 0);
+	assert_int_equal(fs.xmit_gso, st.tcp_gso_out);
+	assert_true(st.tcp_out < len / 1448); /* fewer frames than segments */
+	exos_tcp_close(c);
+	h_poll();
+	h_drain();
+	exos_tcp_close(H.listener);
+}
+
+/* A loss in a frame of many segments: the RTO resends one segment from snd_una. */
+static void test_gso_retransmit(void **state)
+{
+	struct exos_stack_stats st;
+	struct parsed q;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, 80);
+	p.sack = false;
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	struct exos_tcp_sendreq r = {.data = mem, .len = 14480};
+	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
+	h_stats(&st);
+	assert_int_equal(st.tcp_gso_out, 1); /* the initial window in one frame */
+	assert_int_equal(fake_tx_count(), 10);
+	h_drain();
+	h_advance(1100 * MS);
+	h_next(&q);
+	assert_int_equal(q.seq, p.ack);
+	assert_int_equal(q.len, 1448);
+	assert_memory_equal(q.payload, mem, 1448);
+	h_stats(&st);
+	assert_int_equal(st.tcp_gso_out, 1);
+	h_abort(c);
+	exos_tcp_close(H.listener);
+}
+
+/* EXOS_TCP_F_NO_GSO: one frame per segment even where xokd would segment. */
+static void test_gso_off(void **state)
+{
+	struct exos_stack_stats st;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, EXOS_TCP_F_NO_GSO);
+	struct exos_tcp_sendreq r = {.data = mem, .len = 14480};
+	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
+	h_stats(&st);
+	assert_int_equal(st.tcp_gso_out, 0);
+	assert_int_equal(st.tcp_out, 1 + 10); /* the SYN-ACK, then a frame per segment */
+	h_abort(c);
+	exos_tcp_close(H.listener);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +615,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_send_more_holds_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manual_window_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gso_frames, setup_gso, teardown_gso),
+		cmocka_unit_test_setup_teardown(test_gso_retransmit, setup_gso, teardown_gso),
+		cmocka_unit_test_setup_teardown(test_gso_off, setup_gso, teardown_gso),
 		cmocka_unit_test_setup_teardown(test_quickack_and_delack_every_second, setup,
 						teardown),
 	};

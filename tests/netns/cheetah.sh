@@ -62,6 +62,10 @@ start_cheetah
 
 # ---- byte-exact downloads, headers ----
 hx_downloads "cheetah"
+# the large ones left in frames of many segments, cut by the kernel (XOK_TX_TCP_GSO)
+GSO=$("$XOKCTL" --socket "$SOCK" tx --json |
+	python3 -c "import json, sys; print(sum(a['tx_gso'] for a in json.load(sys.stdin)['apps_tx'] if a['pid'] == $CPID))")
+xt_check "downloads went out through TCP segmentation offload ($GSO frames)" test "${GSO:-0}" -gt 0
 xt_check "symlink inside the docroot is served" hx_download_ok link_in
 xt_check "Range is ignored: full 200 response" hx_download_ok f100k -r 0-99
 xt_check "directory serves its index.html" \

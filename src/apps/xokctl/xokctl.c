@@ -29,7 +29,7 @@ static const char usage[] =
     "  rings     packet rings: owner, geometry, delivered, dropped (ring full), truncated\n"
     "  tx        per app: transmit weight, bytes sent, frames refused by checked\n"
     "            transmission, queued and in-flight frames, requests refused for the rate\n"
-    "            and by limits\n"
+    "            and by limits, frames sent through TCP segmentation offload\n"
     "  impair    per interface: frames dropped, duplicated, reordered and delayed by\n"
     "            xokd --impair, each way\n"
     "  dpf       the filter engine: programs generated and installed, filters, those in\n"
@@ -161,7 +161,7 @@ static const char *const app_keys[8] = {"regions",   "region_bytes", "rings",	  
 					"tx_frames", "tx_rejected",  "ctl_requests", "wakeups"};
 static const char *const app_tx_keys[8] = {"tx_bytes",	    "tx_denied",  "txq_backlog",
 					   "tx_inflight",   "ctl_throttled", "limit_hits",
-					   "deficit",	    NULL};
+					   "deficit",	    "tx_gso"};
 static const char *const impair_keys[8] = {"rx_drop", "rx_dup", "rx_reorder", "rx_delay",
 					   "tx_drop", "tx_dup", "tx_reorder", "tx_delay"};
 static const char *const dpf_keys[8] = {"programs",	 "program_errors", "filters", "tabled",
@@ -243,17 +243,18 @@ static void print_apps_tx(const struct recs *a)
 {
 	size_t i;
 
-	printf("%-5s %-7s %-16s %6s %12s %8s %8s %8s %9s %8s\n", "APP", "PID", "COMM", "WEIGHT",
-	       "TX_BYTES", "DENIED", "BACKLOG", "INFLIGHT", "THROTTLED", "LIMITS");
+	printf("%-5s %-7s %-16s %6s %12s %8s %8s %8s %9s %8s %10s\n", "APP", "PID", "COMM",
+	       "WEIGHT", "TX_BYTES", "DENIED", "BACKLOG", "INFLIGHT", "THROTTLED", "LIMITS",
+	       "GSO");
 	for (i = 0; i < a->n; i++) {
 		const struct xok_stat_rec *r = &a->r[i];
 		char nm[17];
 
 		name16(nm, r->name);
 		printf("%-5u %-7u %-16s %6u %12" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
-		       " %9" PRIu64 " %8" PRIu64 "\n",
+		       " %9" PRIu64 " %8" PRIu64 " %10" PRIu64 "\n",
 		       r->id, r->owner, nm, r->flags, r->c[0], r->c[1], r->c[2], r->c[3], r->c[4],
-		       r->c[5]);
+		       r->c[5], r->c[7]);
 	}
 }
 

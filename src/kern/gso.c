@@ -6,7 +6,8 @@
  * 64 KB segment and lets the kernel (or the NIC) cut it.  So xokd offers the same to its
  * apps: a frame flagged XOK_TX_TCP_GSO is one large TCP segment that leaves through an
  * AF_PACKET socket with a virtio-net header (PACKET_VNET_HDR) asking for TCPv4
- * segmentation and the checksum; the kernel segments it, in software or in the device.
+ * segmentation and the checksum; the kernel segments it, in the device if it can (a veth
+ * passes it whole to its peer's stack), else in software on the way out.
  *
  * It is checked like every frame: the headers are copied into xokd's memory first, checked
  * there, and that copy is what is sent, so the app cannot change them afterwards; the
@@ -43,8 +44,9 @@ int gso_open(struct iface *ifc)
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* protocol 0: receives nothing */
 	if (fd < 0)
 		return -errno;
+	/* Through the device's queue, not around it (PACKET_QDISC_BYPASS): only that path
+	 * segments in software when the device cannot (a veth whose peer runs XDP). */
 	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
 		int err = -errno;
 

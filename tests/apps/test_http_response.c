@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "response.h"
@@ -103,8 +104,8 @@ static void test_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		n = http_resp_error(buf, sizeof(buf), codes[i], false, false);
-		int h = http_resp_error(head, sizeof(head), codes[i], false, true);
+		n = http_resp_error(buf, sizeof(buf), codes[i], false, false, 784111777);
+		int h = http_resp_error(head, sizeof(head), codes[i], false, true, 784111777);
 		const char *body;
 		char cl[64];
 
@@ -119,12 +120,52 @@ static void test_errors(void **state)
 		assert_non_null(strstr(head, cl));
 		assert_non_null(strstr(head, "Connection: close\r\n"));
 		assert_true((strstr(head, "Allow: GET, HEAD\r\n") != NULL) == (codes[i] == 405));
+		assert_non_null(strstr(head, "\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"));
 	}
-	n = http_resp_error(buf, sizeof(buf), 404, true, true);
+	n = http_resp_error(buf, sizeof(buf), 404, true, true, HTTP_NO_TIME);
 	assert_int_equal(n, strlen(buf));
 	assert_non_null(strstr(buf, "Connection: keep-alive\r\n"));
-	assert_int_equal(http_resp_error(buf, 100, 404, true, false), -ENOSPC);
+	assert_null(strstr(buf, "Date:"));
+	assert_int_equal(http_resp_error(buf, 100, 404, true, false, HTTP_NO_TIME), -ENOSPC);
 	assert_string_equal(http_reason(299), "Unknown");
+}
+
+/* A precomputed block (no Date) and where the Date line goes: after status and Server; the
+ * block with the line spliced in there is the block formatted with that date. */
+static void test_date_splice(void **state)
+{
+	struct http_resp_fields f = {.status = 200, .content_type = "text/plain",
+				     .content_length = 5, .last_modified = 0,
+				     .date = HTTP_NO_TIME, .keep_alive = true};
+	char block[512], dated[512], spliced[600];
+	const char *line = http_date_line();
+	int n, m;
+	size_t at;
+
+	(void)state;
+	n = http_resp_header(block, sizeof(block), &f);
+	assert_true(n > 0);
+	at = http_resp_date_at(block, (size_t)n);
+	assert_memory_equal(block + at - 2, "\r\n", 2);
+	assert_int_equal(strncmp(block + at, "Content-Type", 12), 0);
+	/* the line: "Date: " + an IMF-fixdate + CRLF */
+	assert_memory_equal(line, "Date: ", 6);
+	assert_memory_equal(line + 6 + HTTP_DATE_LEN, "\r\n", 2);
+	assert_memory_equal(line + 6 + 25, " GMT", 4);
+	/* splicing it in gives what formatting with a Date gives */
+	f.date = (int64_t)time(NULL);
+	m = http_resp_header(dated, sizeof(dated), &f);
+	assert_int_equal(m, n + HTTP_DATE_LINE_LEN);
+	memcpy(spliced, block, at);
+	memcpy(spliced + at, http_date_line(), HTTP_DATE_LINE_LEN);
+	memcpy(spliced + at + HTTP_DATE_LINE_LEN, block + at, (size_t)n - at);
+	if (memcmp(spliced, dated, (size_t)m)) { /* a second passed in between: once more */
+		f.date = (int64_t)time(NULL);
+		m = http_resp_header(dated, sizeof(dated), &f);
+		memcpy(spliced + at, http_date_line(), HTTP_DATE_LINE_LEN);
+	}
+	assert_memory_equal(spliced, dated, (size_t)m);
+	assert_int_equal(http_resp_date_at("no lines", 8), 8);
 }
 
 int main(void)
@@ -133,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_imf_date),
 	    cmocka_unit_test(test_header_block),
 	    cmocka_unit_test(test_header_nospace),
+	    cmocka_unit_test(test_date_splice),
 	    cmocka_unit_test(test_errors),
 	};
 

@@ -44,7 +44,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Parse req and build its reply into fx->rep; the header block is returned NUL-terminated. */
+static size_t hdr_len; /* of the last reply_to's header block */
+
+/* Parse req and build its reply into fx->rep; the header block (every piece before the
+ * data) is returned NUL-terminated. */
 static const char *reply_to(struct fixture *fx, const char *req)
 {
 	static char hdr[HTTP_ERRRESP_MAX + 1];
@@ -53,9 +56,13 @@ static const char *reply_to(struct fixture *fx, const char *req)
 	assert_int_equal(http_req_parse(&fx->req, req, strlen(req)), strlen(req));
 	assert_true(http_req_done(&fx->req));
 	http_reply_build(fx->cache, &fx->req, 0, &fx->rep);
-	assert_true(fx->rep.iov[0].iov_len < sizeof(hdr));
-	memcpy(hdr, fx->rep.iov[0].iov_base, fx->rep.iov[0].iov_len);
-	hdr[fx->rep.iov[0].iov_len] = '\0';
+	hdr_len = 0;
+	for (int i = 0; i < fx->rep.iovcnt && i < HTTP_REPLY_DATA; i++) {
+		assert_true(hdr_len + fx->rep.iov[i].iov_len < sizeof(hdr));
+		memcpy(hdr + hdr_len, fx->rep.iov[i].iov_base, fx->rep.iov[i].iov_len);
+		hdr_len += fx->rep.iov[i].iov_len;
+	}
+	hdr[hdr_len] = '\0';
 	return hdr;
 }
 
@@ -67,30 +74,37 @@ static void test_get_and_head(void **state)
 	h = reply_to(fx, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 	assert_int_equal(fx->rep.status, 200);
 	assert_true(fx->rep.keep_alive);
-	assert_int_equal(fx->rep.iovcnt, 2);
+	assert_int_equal(fx->rep.iovcnt, HTTP_REPLY_DATA + 1);
 	assert_non_null(strstr(h, "Connection: keep-alive\r\n"));
-	assert_int_equal(fx->rep.iov[1].iov_len, 10);
-	assert_memory_equal(fx->rep.iov[1].iov_base, "0123456789", 10);
-	assert_int_equal(fx->rep.len, fx->rep.iov[0].iov_len + 10);
+	/* the Date of now, after the status line and Server */
+	assert_non_null(strstr(h, "HTTP/1.1 200 OK\r\nServer: "));
+	assert_int_equal(fx->rep.iov[HTTP_REPLY_HDR_DATE].iov_len, HTTP_DATE_LINE_LEN);
+	assert_memory_equal(fx->rep.iov[HTTP_REPLY_HDR_DATE].iov_base, "Date: ", 6);
+	assert_int_equal(strncmp(fx->rep.iov[HTTP_REPLY_HDR_REST].iov_base, "Content-Type", 12),
+			 0);
+	assert_int_equal(fx->rep.iov[HTTP_REPLY_DATA].iov_len, 10);
+	assert_memory_equal(fx->rep.iov[HTTP_REPLY_DATA].iov_base, "0123456789", 10);
+	assert_int_equal(fx->rep.len, hdr_len + 10);
 	http_reply_release(fx->cache, &fx->rep);
 
 	h = reply_to(fx, "HEAD /a.txt HTTP/1.0\r\n\r\n");
 	assert_int_equal(fx->rep.status, 200);
 	assert_false(fx->rep.keep_alive);
-	assert_int_equal(fx->rep.iovcnt, 1);
+	assert_int_equal(fx->rep.iovcnt, HTTP_REPLY_DATA);
 	assert_non_null(strstr(h, "Content-Length: 10\r\nLast-Modified"));
 	assert_non_null(strstr(h, "Connection: close\r\n"));
-	assert_int_equal(fx->rep.len, fx->rep.iov[0].iov_len);
+	assert_non_null(strstr(h, "\r\nDate: "));
+	assert_int_equal(fx->rep.len, hdr_len);
 	http_reply_release(fx->cache, &fx->rep);
 
 	/* A Range header changes nothing: the whole file, 200. */
 	reply_to(fx, "GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-3\r\n\r\n");
 	assert_int_equal(fx->rep.status, 200);
-	assert_int_equal(fx->rep.iov[1].iov_len, 10);
+	assert_int_equal(fx->rep.iov[HTTP_REPLY_DATA].iov_len, 10);
 	http_reply_release(fx->cache, &fx->rep);
 
 	reply_to(fx, "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n");
-	assert_int_equal(fx->rep.iovcnt, 1);
+	assert_int_equal(fx->rep.iovcnt, HTTP_REPLY_DATA);
 	http_reply_release(fx->cache, &fx->rep);
 }
 
@@ -105,6 +119,7 @@ static void check_error(struct fixture *fx, const char *req, int status, bool ke
 	assert_int_equal(fx->rep.keep_alive, keep_alive);
 	assert_null(fx->rep.file);
 	assert_int_equal(fx->rep.iovcnt, 1);
+	assert_non_null(strstr(h, "\r\nDate: "));
 	assert_non_null(strstr(h, keep_alive ? "Connection: keep-alive" : "Connection: close"));
 	http_reply_release(fx->cache, &fx->rep);
 }

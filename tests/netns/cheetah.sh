@@ -75,6 +75,9 @@ xt_check "Content-Type text/html" grep -q '^Content-Type: text/html' <<<"$hdrs"
 xt_check "Last-Modified is an IMF-fixdate" \
 	grep -Eq '^Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT$' \
 	<<<"$hdrs"
+xt_check "Date is now, an IMF-fixdate (RFC 9110 6.6.1)" \
+	python3 -c "import email.utils, sys, time; d = email.utils.parsedate_to_datetime(sys.argv[1]); sys.exit(abs(d.timestamp() - time.time()) > 5)" \
+	"$(sed -n 's/^Date: //p' <<<"$hdrs")"
 xt_check "Server: cheetah" grep -q '^Server: cheetah$' <<<"$hdrs"
 
 # ---- keep-alive and pipelining ----

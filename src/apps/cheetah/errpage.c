@@ -9,8 +9,9 @@
  * Every error cheetah can answer (the parser's and the path checks' statuses), in each
  * variant (Connection: close or keep-alive, with or without the body for HEAD), formatted
  * at start-up into one block of registered memory: an error response is then sent like a
- * file, by reference, with no formatting and no copy. It is the precomputed-header
- * specialisation applied to errors; --no-prehdr formats them per request instead.
+ * file, by reference, with no formatting and no copy but the Date line's. It is the
+ * precomputed-header specialisation applied to errors; --no-prehdr formats them per request
+ * instead.
  */
 
 static const int errpage_status[] = {400, 404, 405, 413, 414, 431, 500, 505};
@@ -44,7 +45,7 @@ int errpages_create(struct regmem *m, struct errpages **out)
 		for (int ka = 0; ka < 2; ka++) {
 			for (int head = 0; head < 2; head++) {
 				int n = http_resp_error(e->mem + off, HTTP_ERRRESP_MAX,
-							errpage_status[i], ka, head);
+							errpage_status[i], ka, head, HTTP_NO_TIME);
 
 				if (n < 0)
 					continue; /* left NULL: sent as a copy if ever needed */

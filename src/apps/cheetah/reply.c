@@ -19,7 +19,8 @@
  *             itself and the data segments that follow line up. A small file shares its
  *             one segment with the header, and its single sum still applies;
  *  - prehdr:  the header is the cached file's precomputed block (and errors come from
- *             errpage.c) instead of being formatted per request, with a Date, and copied;
+ *             errpage.c) instead of being formatted per request and copied; only the Date
+ *             line is copied in, between the block's first two lines and the rest;
  *  - cache:   without it (--no-cache) header and data are copied into the stack's buffers
  *             through a bounded send buffer, as a socket server's would be (conn_push).
  *
@@ -58,21 +59,39 @@ static uint32_t fin_flag(const struct conn *cn, bool last)
 	return last && cn->srv->conf->merge ? EXOS_TCP_SEND_FIN : 0;
 }
 
+/* A precomputed block with the Date line of now spliced in: three requests into q. */
+static unsigned dated(const char *block, size_t len, const char *date_line,
+		      struct exos_tcp_sendreq *q)
+{
+	size_t at = http_resp_date_at(block, len);
+
+	q[0] = req_ref(block, at);
+	q[1] = req_ref(date_line, HTTP_DATE_LINE_LEN);
+	q[1].flags = EXOS_TCP_SEND_COPY; /* it changes: the stack keeps its own copy */
+	q[2] = req_ref(block + at, len - at);
+	return 3;
+}
+
 static int send_error(struct conn *cn, struct http_reply *rep, bool head, bool last)
 {
 	struct server *srv = cn->srv;
-	struct exos_tcp_sendreq q = req_ref(NULL, 0);
+	struct exos_tcp_sendreq q[3];
+	const char *page = NULL;
+	unsigned n = 1;
+	size_t len = 0;
 	int err;
 
 	if (srv->conf->prehdr)
-		q.data = errpage_find(srv->errs, rep->status, rep->keep_alive, head, &q.len);
-	if (!q.data) {
-		q = req_ref(rep->iov[0].iov_base, rep->iov[0].iov_len);
-		q.flags = EXOS_TCP_SEND_COPY;
+		page = errpage_find(srv->errs, rep->status, rep->keep_alive, head, &len);
+	if (page) {
+		n = dated(page, len, http_date_line(), q);
+	} else {
+		q[0] = req_ref(rep->iov[0].iov_base, rep->iov[0].iov_len);
+		q[0].flags = EXOS_TCP_SEND_COPY;
 	}
-	q.flags |= fin_flag(cn, last);
-	q.cookie = &srv->done_cookie;
-	err = queue(cn, &q, 1);
+	q[n - 1].flags |= fin_flag(cn, last);
+	q[n - 1].cookie = &srv->done_cookie;
+	err = queue(cn, q, n);
 	if (!err)
 		finish(cn, last);
 	return err;
@@ -93,27 +112,36 @@ static int format_header(struct conn *cn, const struct http_file *f, bool keep_a
 	return http_resp_header(cn->hdrbuf, sizeof(cn->hdrbuf), &h);
 }
 
-/* The header request: the cached block, or a freshly formatted copy. */
-static int header_req(struct conn *cn, const struct http_file *f, bool keep_alive,
-		      struct exos_tcp_sendreq *q)
+/* The header requests: the cached block with the reply's Date line spliced in, or a
+ * freshly formatted copy.  Returns how many (1 or 3), or -errno. */
+static int header_req(struct conn *cn, const struct http_reply *rep, struct exos_tcp_sendreq *q)
 {
+	const struct http_file *f = rep->file;
 	int n;
 
-	if (cn->srv->conf->prehdr) {
-		*q = req_ref(f->hdr[keep_alive], f->hdr_len[keep_alive]);
-		return 0;
-	}
-	n = format_header(cn, f, keep_alive);
+	if (cn->srv->conf->prehdr)
+		return (int)dated(f->hdr[rep->keep_alive], f->hdr_len[rep->keep_alive], rep->date,
+				  q);
+	n = format_header(cn, f, rep->keep_alive);
 	if (n < 0)
 		return n;
 	*q = req_ref(cn->hdrbuf, (size_t)n);
 	q->flags = EXOS_TCP_SEND_COPY;
-	return 0;
+	return 1;
 }
 
-/* Attach the file's sums to its data request; true if the header must go alone so that
- * the data segments line up with them. */
-static bool attach_sums(struct conn *cn, struct http_file *f, struct exos_tcp_sendreq *hdr,
+static size_t reqs_len(const struct exos_tcp_sendreq *q, unsigned n)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		len += q[i].len;
+	return len;
+}
+
+/* Attach the file's sums to its data request; true if the header (hdr_len bytes) must go
+ * alone so that the data segments line up with them. */
+static bool attach_sums(struct conn *cn, struct http_file *f, size_t hdr_len,
 			struct exos_tcp_sendreq *data)
 {
 	struct server *srv = cn->srv;
@@ -125,7 +153,7 @@ static bool attach_sums(struct conn *cn, struct http_file *f, struct exos_tcp_se
 		return false;
 	data->csum_block = cn->mss;
 	srv->st.precsum_replies++;
-	if (f->size < CHEETAH_ALIGN_MIN_BYTES || hdr->len + f->size <= cn->mss)
+	if (f->size < CHEETAH_ALIGN_MIN_BYTES || hdr_len + f->size <= cn->mss)
 		return false;
 	srv->st.aligned_replies++;
 	return true;
@@ -134,25 +162,26 @@ static bool attach_sums(struct conn *cn, struct http_file *f, struct exos_tcp_se
 static int send_file(struct conn *cn, struct http_reply *rep, bool last)
 {
 	struct http_file *f = rep->file;
-	struct exos_tcp_sendreq q[2];
-	unsigned n = 1;
+	struct exos_tcp_sendreq q[4];
+	int nh = header_req(cn, rep, q), err;
+	unsigned n;
 	bool align = false;
-	int err = header_req(cn, f, rep->keep_alive, &q[0]);
 
-	if (err)
-		return err;
-	if (rep->iovcnt == 2) {
-		q[1] = req_ref(f->data, f->size);
-		align = attach_sums(cn, f, &q[0], &q[1]);
-		n = 2;
+	if (nh < 0)
+		return nh;
+	n = (unsigned)nh;
+	if (rep->iovcnt > HTTP_REPLY_DATA) {
+		q[n] = req_ref(f->data, f->size);
+		align = attach_sums(cn, f, reqs_len(q, n), &q[n]);
+		n++;
 	}
 	q[n - 1].flags |= fin_flag(cn, last);
 	q[n - 1].cookie = f;
 	if (align) {
 		/* Two calls: the header leaves at once, alone; the data then starts a segment. */
-		err = exos_tcp_send(cn->tcp, q, 1);
+		err = exos_tcp_send(cn->tcp, q, n - 1);
 		if (!err)
-			err = queue(cn, q + 1, 1);
+			err = queue(cn, q + n - 1, 1);
 	} else {
 		err = queue(cn, q, n);
 	}
@@ -175,16 +204,15 @@ static int send_file(struct conn *cn, struct http_reply *rep, bool last)
 static int send_copy(struct conn *cn, struct http_reply *rep, bool last)
 {
 	struct http_file *f = rep->file;
-	struct exos_tcp_sendreq hdr;
-	int err = header_req(cn, f, rep->keep_alive, &hdr);
+	int n = format_header(cn, f, rep->keep_alive); /* copied anyway: formatted, Date and all */
 
-	if (err)
-		return err;
+	if (n < 0)
+		return n;
 	cn->copy_file = f;
-	cn->copy_ptr[0] = hdr.data;
-	cn->copy_len[0] = hdr.len;
+	cn->copy_ptr[0] = cn->hdrbuf;
+	cn->copy_len[0] = (size_t)n;
 	cn->copy_ptr[1] = (const char *)f->data;
-	cn->copy_len[1] = rep->iovcnt == 2 ? f->size : 0;
+	cn->copy_len[1] = rep->iovcnt > HTTP_REPLY_DATA ? f->size : 0;
 	cn->copy_fin = last;
 	cn->paused = true; /* the next response waits until this one is copied */
 	rep->file = NULL;

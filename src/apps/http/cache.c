@@ -251,6 +251,8 @@ static int file_fill(struct http_cache *c, struct http_file *f, int fd)
 	memcpy(mem + f->hdr_len[0], hdr[1], f->hdr_len[1]);
 	f->hdr[0] = (const char *)mem;
 	f->hdr[1] = (const char *)mem + f->hdr_len[0];
+	for (int ka = 0; ka < 2; ka++)
+		f->hdr_date_at[ka] = (uint32_t)http_resp_date_at(f->hdr[ka], f->hdr_len[ka]);
 	f->data = mem + f->hdr_len[0] + f->hdr_len[1];
 	err = read_exact(fd, mem + f->hdr_len[0] + f->hdr_len[1], f->size);
 	if (err)

@@ -55,6 +55,7 @@ struct http_file {
 	 * they lie [0][1][data], so hdr[1] and data are one contiguous piece. */
 	const char *hdr[2];
 	uint32_t hdr_len[2];
+	uint32_t hdr_date_at[2]; /* where the Date field goes in each (http_resp_date_at) */
 	void *app; /* the application's, see on_load */
 
 	/* Private to cache.c. */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "response.h"
 
@@ -119,7 +120,39 @@ int http_resp_header(char *buf, size_t size, const struct http_resp_fields *f)
 	return o.off < size ? (int)o.off : -ENOSPC;
 }
 
-int http_resp_error(char *buf, size_t size, int status, bool keep_alive, bool head)
+size_t http_resp_date_at(const char *block, size_t len)
+{
+	const char *end = block + len, *p = block;
+
+	for (int lines = 0; lines < 2; lines++) { /* the status line, then Server */
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return len;
+		p++;
+	}
+	return (size_t)(p - block);
+}
+
+const char *http_date_line(void)
+{
+	static __thread char line[HTTP_DATE_LINE_LEN + 1];
+	static __thread time_t at = -1;
+	time_t now = time(NULL);
+
+	if (now != at) {
+		char date[HTTP_DATE_LEN + 1];
+
+		if (http_imf_date((int64_t)now, date) == 0) {
+			memcpy(line, "Date: ", 6);
+			memcpy(line + 6, date, HTTP_DATE_LEN);
+			memcpy(line + 6 + HTTP_DATE_LEN, "\r\n", 2);
+			at = now;
+		}
+	}
+	return line;
+}
+
+int http_resp_error(char *buf, size_t size, int status, bool keep_alive, bool head, int64_t date)
 {
 	char body[256];
 	int blen = snprintf(body, sizeof(body),
@@ -131,7 +164,7 @@ int http_resp_error(char *buf, size_t size, int status, bool keep_alive, bool he
 	    .content_type = "text/html; charset=utf-8",
 	    .content_length = (uint64_t)blen,
 	    .last_modified = HTTP_NO_TIME,
-	    .date = HTTP_NO_TIME,
+	    .date = date,
 	    .keep_alive = keep_alive,
 	    .extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL,
 	};

@@ -10,6 +10,8 @@
 
 /* Length of an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7). */
 #define HTTP_DATE_LEN 29
+/* Length of the whole field line, "Date: " + IMF-fixdate + CRLF. */
+#define HTTP_DATE_LINE_LEN (6 + HTTP_DATE_LEN + 2)
 
 /* "No such field" for the time fields of struct http_resp_fields. */
 #define HTTP_NO_TIME INT64_MIN
@@ -20,7 +22,8 @@ struct http_resp_fields {
 	uint64_t content_length;
 	int64_t last_modified; /* seconds since the epoch, or HTTP_NO_TIME */
 	int64_t date;	       /* seconds since the epoch, or HTTP_NO_TIME: precomputed
-				* blocks leave Date out, as it would go stale */
+				* blocks leave Date out, as it would go stale, and send
+				* http_date_line() at http_resp_date_at() instead */
 	bool keep_alive;       /* Connection: keep-alive, else Connection: close */
 	const char *extra;     /* more fields, each ending in CRLF, or NULL */
 };
@@ -36,8 +39,18 @@ int http_imf_date(int64_t t, char *out);
  * §6.2: a server sends its own version). Returns its length or -ENOSPC. */
 int http_resp_header(char *buf, size_t size, const struct http_resp_fields *f);
 
+/* Where a Date field line goes in a header block formatted without one: after the status
+ * line and Server (RFC 9110 sends no order, but this is where servers put it). */
+size_t http_resp_date_at(const char *block, size_t len);
+
+/* The "Date: ...\r\n" field line for now (HTTP_DATE_LINE_LEN bytes, not NUL-terminated),
+ * formatted at most once a second per thread.  RFC 9110 §6.6.1: an origin server with a
+ * clock sends it in every response. */
+const char *http_date_line(void);
+
 /* A complete error response: header block and, unless head, a small HTML body.
- * 405 carries "Allow: GET, HEAD". Returns its length or -ENOSPC. */
-int http_resp_error(char *buf, size_t size, int status, bool keep_alive, bool head);
+ * 405 carries "Allow: GET, HEAD".  date: as in struct http_resp_fields.  Returns its
+ * length or -ENOSPC. */
+int http_resp_error(char *buf, size_t size, int status, bool keep_alive, bool head, int64_t date);
 
 #endif /* XOK_HTTP_RESPONSE_H */

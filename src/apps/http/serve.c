@@ -1,11 +1,15 @@
 /* serve.c - from a parsed request to the bytes of its response */
+#include <string.h>
+#include <time.h>
+
 #include "path.h"
 #include "response.h"
 #include "serve.h"
 
 void http_reply_error(struct http_reply *rep, int status, bool keep_alive, bool head)
 {
-	int n = http_resp_error(rep->err, sizeof(rep->err), status, keep_alive, head);
+	int n = http_resp_error(rep->err, sizeof(rep->err), status, keep_alive, head,
+				(int64_t)time(NULL));
 
 	if (n < 0) /* cannot happen with HTTP_ERRRESP_MAX; never send a broken response */
 		n = 0;
@@ -36,15 +40,21 @@ void http_reply_build(struct http_cache *c, const struct http_req *r, uint64_t n
 		http_reply_error(rep, status, status == 404 && r->keep_alive, head);
 		return;
 	}
+	const char *hdr = f->hdr[r->keep_alive];
+	uint32_t at = f->hdr_date_at[r->keep_alive];
+
 	rep->status = 200;
 	rep->keep_alive = r->keep_alive;
 	rep->file = f;
-	rep->iov[0].iov_base = (void *)f->hdr[r->keep_alive];
-	rep->iov[0].iov_len = f->hdr_len[r->keep_alive];
-	rep->iov[1].iov_base = (void *)f->data;
-	rep->iov[1].iov_len = f->size;
-	rep->iovcnt = head || f->size == 0 ? 1 : 2;
-	rep->len = rep->iov[0].iov_len + (rep->iovcnt == 2 ? f->size : 0);
+	memcpy(rep->date, http_date_line(), HTTP_DATE_LINE_LEN);
+	rep->iov[HTTP_REPLY_HDR_HEAD] = (struct iovec){(void *)hdr, at};
+	rep->iov[HTTP_REPLY_HDR_DATE] = (struct iovec){rep->date, HTTP_DATE_LINE_LEN};
+	rep->iov[HTTP_REPLY_HDR_REST] =
+	    (struct iovec){(void *)(hdr + at), f->hdr_len[r->keep_alive] - at};
+	rep->iov[HTTP_REPLY_DATA] = (struct iovec){(void *)f->data, f->size};
+	rep->iovcnt = head || f->size == 0 ? HTTP_REPLY_DATA : HTTP_REPLY_DATA + 1;
+	rep->len = f->hdr_len[r->keep_alive] + HTTP_DATE_LINE_LEN +
+		   (rep->iovcnt > HTTP_REPLY_DATA ? f->size : 0);
 }
 
 void http_reply_release(struct http_cache *c, struct http_reply *rep)

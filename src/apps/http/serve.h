@@ -8,20 +8,28 @@
 
 #include "cache.h"
 #include "request.h"
+#include "response.h"
 
 /*
  * The HTTP logic every server shares (httpd-linux, httpd on libexos sockets, cheetah):
- * a complete request in, a response out as at most two pieces — header block and file
- * data — that point into the cache (or into err[] for error responses). The caller sends
- * them however its transport likes, then releases the reply.
+ * a complete request in, a response out as pieces that point into the cache (or into
+ * err[] for error responses). The caller sends them however its transport likes, then
+ * releases the reply.  A file's response is its cached header block cut where the Date
+ * field goes, the Date line of now (date[], the one part made per response), the rest of
+ * the block, and the file data.
  */
+#define HTTP_REPLY_HDR_HEAD 0 /* iov[]: the cached block up to where Date goes */
+#define HTTP_REPLY_HDR_DATE 1 /* the Date field line (date[]) */
+#define HTTP_REPLY_HDR_REST 2 /* the rest of the cached block */
+#define HTTP_REPLY_DATA	    3 /* the file (absent for HEAD and empty files) */
 struct http_reply {
 	int status;
 	bool keep_alive;     /* false: close the connection once it is sent */
-	struct iovec iov[2]; /* header block, then file data (absent for HEAD and errors) */
+	struct iovec iov[4]; /* as above; an error response is iov[0] alone */
 	int iovcnt;
 	uint64_t len;		/* bytes in iov[] */
 	struct http_file *file; /* held until http_reply_release(), NULL for errors */
+	char date[HTTP_DATE_LINE_LEN];
 	char err[HTTP_ERRRESP_MAX];
 };
 

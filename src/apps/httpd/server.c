@@ -165,7 +165,7 @@ static int reply_rest(const struct http_reply *rep, uint64_t off, struct iovec *
  * back in READ, or waiting in WRITE), -1 if it was closed or handed to linger. */
 static int conn_send(struct server *s, struct conn *c)
 {
-	struct iovec iov[2];
+	struct iovec iov[4];
 	ssize_t n = 0;
 
 	if (c->sent < c->rep.len)

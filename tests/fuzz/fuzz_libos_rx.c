@@ -180,7 +180,12 @@ static void tcp_record(struct input *in)
 	f.ts = opts & 8;
 	f.tsval = u32(in);
 	f.tsecr = (opts & 16) ? A.tsval : u32(in);
+	/* SACK blocks in what the 40 option bytes leave (forge_tcp lays them out 4-aligned) */
+	int room = 40 - (f.mss ? 4 : 0) - (f.sack_perm ? 4 : 0) - (f.ts ? 12 : 0) -
+		   (f.wscale >= 0 && (fl & TCP_SYN) ? 4 : 0) - 4;
 	f.nsack = (opts >> 5) % 5;
+	if (f.nsack > room / 8)
+		f.nsack = room > 0 ? room / 8 : 0;
 	for (int k = 0; k < f.nsack; k++) {
 		uint32_t base = i < NCONN ? A.snd_una[i] : 0;
 

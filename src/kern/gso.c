@@ -16,8 +16,8 @@
  * Frames still queued on the interface's AF_XDP socket go first, so that an app's frames
  * leave in the order it queued them.
  *
- * Not offered under --impair (the impairment works on AF_XDP frames) or when the packet
- * socket cannot be had.
+ * Not offered under --impair (the impairment works on AF_XDP frames), with --no-gso, or
+ * when the packet socket cannot be had.
  */
 #include <errno.h>
 #include <string.h>
@@ -68,7 +68,7 @@ void gso_close(struct iface *ifc)
 
 bool gso_avail(const struct xokd *x, const struct iface *ifc)
 {
-	return ifc->gso_fd >= 0 && !impair_on(x);
+	return ifc->gso_fd >= 0 && !impair_on(x) && !x->cfg.no_gso;
 }
 
 /* Copies the first n bytes of t's pieces into out. */

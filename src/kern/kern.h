@@ -335,6 +335,7 @@ struct xokd_cfg {
 	bool busy_poll;
 	int verbose;
 	bool unchecked_tx; /* the paper's behaviour: transmit whatever apps hand over */
+	bool no_gso;	   /* --no-gso: no TCP segmentation offload */
 	struct xokd_limits limits;
 	uint32_t tx_quantum;
 	struct xokd_weight weights[XOK_TX_WEIGHTS_MAX];

@@ -14,7 +14,7 @@ static const char usage[] =
     "usage: xokd --iface IFACE --addr A.B.C.D/N [--iface IFACE2 --addr ...]...\n"
     "            [--gateway A.B.C.D] [--socket PATH] [--xdp-mode native|skb]\n"
     "            [--unmatched pass|drop] [--group NAME] [--force] [--busy-poll]\n"
-    "            [--unchecked-tx] [--limit KEY=N,...] [--tx-quantum BYTES]\n"
+    "            [--unchecked-tx] [--no-gso] [--limit KEY=N,...] [--tx-quantum BYTES]\n"
     "            [--tx-weight uid=UID:W|comm=NAME:W]... [--impair SPEC] [-v]\n"
     "\n"
     "xokd owns the given network interfaces on behalf of Xok/Linux applications: it\n"
@@ -43,6 +43,10 @@ static const char usage[] =
     "                         source = the interface's MAC, IPv4 source = its address, and\n"
     "                         a filter the sender holds must match the reply (the sender\n"
     "                         speaks only as itself; see include/xok/abi.h)\n"
+    "  -O, --no-gso           offer no TCP segmentation offload: every frame an application\n"
+    "                         sends is at most an MTU, as on a wire without TSO (by default\n"
+    "                         large TCP frames leave through a packet socket and the kernel\n"
+    "                         segments them)\n"
     "  -l, --limit KEY=N,...  per-application limits, KEY one of: regions (default 64, at\n"
     "                         most 64), bytes (of all its regions, default 1 GiB; suffixes\n"
     "                         k, m, g), rings (64), filters (1024), txq (frames in flight,\n"
@@ -203,6 +207,7 @@ static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 	    {"help", no_argument, NULL, 'h'},		{"unchecked-tx", no_argument, NULL, 'U'},
 	    {"limit", required_argument, NULL, 'l'},	{"tx-quantum", required_argument, NULL, 'q'},
 	    {"tx-weight", required_argument, NULL, 'w'}, {"impair", required_argument, NULL, 'I'},
+	    {"no-gso", no_argument, NULL, 'O'},
 	    {0},
 	};
 	uint64_t n;
@@ -215,7 +220,7 @@ static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 
 	cfg->socket_path = XOK_SOCKET_DEFAULT;
 	cfg->limits.rps = XOK_APP_CTL_RPS;
-	while ((c = getopt_long(argc, argv, "i:a:g:s:m:u:G:fbvhUl:q:w:I:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:a:g:s:m:u:G:fbvhUOl:q:w:I:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (cfg->niface == XOK_IFACES_MAX) {
@@ -295,6 +300,9 @@ static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 			break;
 		case 'U':
 			cfg->unchecked_tx = true;
+			break;
+		case 'O':
+			cfg->no_gso = true;
 			break;
 		case 'l':
 			if (parse_limits(optarg, &cfg->limits)) {

@@ -642,19 +642,22 @@ int main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
-		default:
-			fputs(usage, stderr);
+		default: /* getopt said what is wrong */
+			fprintf(stderr, "xokctl: see xokctl --help\n");
 			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fputs(usage, stderr);
+		fprintf(stderr, "xokctl: %s (see xokctl --help)\n",
+			optind == argc ? "which command? apps, filters, rings, tx, impair, dpf, "
+					 "stats or arp"
+				       : "one command at a time");
 		return 2;
 	}
 	for (cmd = 0; cmd < CMD_NR && strcmp(argv[optind], cmd_names[cmd]); cmd++)
 		;
 	if (cmd == CMD_NR) {
-		fprintf(stderr, "xokctl: unknown command %s\n%s", argv[optind], usage);
+		fprintf(stderr, "xokctl: unknown command %s (see xokctl --help)\n", argv[optind]);
 		return 2;
 	}
 	if (count && !watch) {

@@ -139,6 +139,10 @@ EXOS_API int exos_tcp_rx_resume(struct exos_tcp *c);
 
 /* Effective send MSS (payload bytes per segment, options excluded). */
 EXOS_API uint32_t exos_tcp_mss(const struct exos_tcp *c);
+/* Payload bytes of new data one frame may carry: the MSS, or a multiple of it where xokd
+ * segments (XOK_IFF_TCP_GSO). Such frames carry only the pseudo-header sum: the segments'
+ * checksums are computed where they are cut, so precomputed sums do not apply to them. */
+EXOS_API uint32_t exos_tcp_frame_max(const struct exos_tcp *c);
 /* Bytes queued and not yet acknowledged. */
 EXOS_API size_t exos_tcp_unacked(const struct exos_tcp *c);
 

@@ -816,6 +816,11 @@ EXOS_API uint32_t exos_tcp_mss(const struct exos_tcp *c)
 	return tcp_eff_mss(c);
 }
 
+EXOS_API uint32_t exos_tcp_frame_max(const struct exos_tcp *c)
+{
+	return tcp_frame_max(c);
+}
+
 EXOS_API size_t exos_tcp_unacked(const struct exos_tcp *c)
 {
 	return c->snd_end - c->snd_una - (tcp_synchronized(c) ? 0 : 1);

@@ -114,6 +114,7 @@ struct conn {
 	struct exos_tcp *tcp;
 	enum conn_state state;
 	uint32_t mss;	   /* send MSS: which precomputed sums line up */
+	bool segmented;	   /* xokd cuts frames of several segments: sums serve one-segment replies */
 	uint32_t inflight; /* responses queued, their last request not yet reported sent */
 	bool listed;	   /* on srv->active (timeout list) */
 	bool queued;	   /* on srv->runq */

@@ -179,6 +179,7 @@ int conn_accept(struct server *srv, struct exos_tcp *c)
 	if (!cn)
 		return -ENOMEM;
 	cn->mss = exos_tcp_mss(c);
+	cn->segmented = exos_tcp_frame_max(c) > cn->mss;
 	exos_tcp_set_ops(c, &conn_ops, cn);
 	return 0;
 }

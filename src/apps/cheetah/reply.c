@@ -17,7 +17,10 @@
  *             where segments start on a multiple of the sum's block size in the file, so a
  *             larger file's header is sent in a call of its own: it leaves as a segment by
  *             itself and the data segments that follow line up. A small file shares its
- *             one segment with the header, and its single sum still applies;
+ *             one segment with the header, and its single sum still applies. Where xokd
+ *             segments (exos_tcp_frame_max), a reply of several segments leaves in frames
+ *             the kernel sums as it cuts them: sums would go unused there, and the header
+ *             sent alone would cost a frame per window, so only one-segment replies get them;
  *  - prehdr:  the header is the cached file's precomputed block (and errors come from
  *             errpage.c) instead of being formatted per request and copied; only the Date
  *             line is copied in, between the block's first two lines and the rest;
@@ -147,6 +150,8 @@ static bool attach_sums(struct conn *cn, struct http_file *f, size_t hdr_len,
 	struct server *srv = cn->srv;
 
 	if (!srv->conf->precsum || !cn->mss)
+		return false;
+	if (cn->segmented && hdr_len + f->size > cn->mss)
 		return false;
 	data->csums = precsum_get(srv->sums, f, cn->mss, coarse_now());
 	if (!data->csums)

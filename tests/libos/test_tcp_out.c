@@ -564,6 +564,9 @@ static void test_gso_retransmit(void **state)
 	p.sack = false;
 	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 14480};
+	assert_int_equal(exos_tcp_mss(c), 1448);
+	assert_true(exos_tcp_frame_max(c) >= 10 * 1448);
+	assert_int_equal(exos_tcp_frame_max(c) % 1448, 0); /* whole segments */
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_stats(&st);
 	assert_int_equal(st.tcp_gso_out, 1); /* the initial window in one frame */
@@ -590,6 +593,7 @@ static void test_gso_off(void **state)
 	peer_init(&p, 80);
 	struct exos_tcp *c = h_passive_open(&p, 80, EXOS_TCP_F_NO_GSO);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 14480};
+	assert_int_equal(exos_tcp_frame_max(c), exos_tcp_mss(c));
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_stats(&st);
 	assert_int_equal(st.tcp_gso_out, 0);

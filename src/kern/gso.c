@@ -16,7 +16,7 @@
  * Frames still queued on the interface's AF_XDP socket go first, so that an app's frames
  * leave in the order it queued them.
  *
- * Not offered under --impair (the impairment works on AF_XDP frames), with --no-gso, or
+ * Not offered while --impair impairs transmission (it works on AF_XDP frames), with --no-gso, or
  * when the packet socket cannot be had.
  */
 #include <errno.h>
@@ -68,7 +68,7 @@ void gso_close(struct iface *ifc)
 
 bool gso_avail(const struct xokd *x, const struct iface *ifc)
 {
-	return ifc->gso_fd >= 0 && !impair_on(x) && !x->cfg.no_gso;
+	return ifc->gso_fd >= 0 && !impair_tx_on(x) && !x->cfg.no_gso;
 }
 
 /* Copies the first n bytes of t's pieces into out. */

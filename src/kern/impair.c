@@ -61,6 +61,13 @@ static int impair_num(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+static int impair_dir(const char *v, struct xokd_impair *out)
+{
+	out->rx = !strcmp(v, "rx") || !strcmp(v, "both");
+	out->tx = !strcmp(v, "tx") || !strcmp(v, "both");
+	return out->rx || out->tx ? 0 : -EINVAL;
+}
+
 int impair_parse(const char *spec, struct xokd_impair *out)
 {
 	char buf[256], *tok, *save = NULL;
@@ -71,6 +78,7 @@ int impair_parse(const char *spec, struct xokd_impair *out)
 	memset(out, 0, sizeof(*out));
 	out->gap = XOK_IMPAIR_GAP;
 	out->seed = 1;
+	out->rx = out->tx = true;
 	strcpy(buf, spec);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *v = strchr(tok, '=');
@@ -95,6 +103,8 @@ int impair_parse(const char *spec, struct xokd_impair *out)
 			err = impair_num(v, 1000, &n) ?: (out->gap = (uint32_t)n, 0);
 		else if (!strcmp(tok, "seed"))
 			err = impair_num(v, UINT64_MAX, &out->seed);
+		else if (!strcmp(tok, "dir"))
+			err = impair_dir(v, out);
 		else
 			err = -EINVAL;
 		if (err)
@@ -111,6 +121,17 @@ bool impair_on(const struct xokd *x)
 	return x->cfg.impair.on;
 }
 
+bool impair_rx_on(const struct xokd *x)
+{
+	return x->cfg.impair.on && x->cfg.impair.rx;
+}
+
+/* Segmentation offload frames leave outside the impairment: not offered while it is on. */
+bool impair_tx_on(const struct xokd *x)
+{
+	return x->cfg.impair.on && x->cfg.impair.tx;
+}
+
 /*
  * Like a shaping qdisc with a short queue (and like BQL on a real NIC): the emulated link
  * takes frames only while it holds less than XOK_IMPAIR_LINK_QUEUE_NS of them; the rest
@@ -119,7 +140,7 @@ bool impair_on(const struct xokd *x)
  */
 bool impair_tx_room(const struct xokd *x, const struct iface *ifc)
 {
-	if (!x->cfg.impair.on || !x->cfg.impair.rate_mbit)
+	if (!impair_tx_on(x) || !x->cfg.impair.rate_mbit)
 		return true;
 	return ifc->imp_tx.link_free <= now_mono_ns() + XOK_IMPAIR_LINK_QUEUE_NS;
 }

@@ -320,6 +320,7 @@ struct xokd_impair { /* --impair; probabilities in parts per million */
 	uint32_t rate_mbit; /* 0: no bottleneck */
 	uint32_t gap;
 	uint64_t seed;
+	bool rx, tx; /* dir=: the directions impaired (both by default) */
 };
 
 struct xokd_cfg {
@@ -543,6 +544,8 @@ void tx_grace_add(struct xokd *x, struct app *a, const struct filter *f);
 /* ---- impair.c ---- */
 int impair_parse(const char *spec, struct xokd_impair *out); /* --impair's argument */
 bool impair_on(const struct xokd *x);
+bool impair_rx_on(const struct xokd *x);
+bool impair_tx_on(const struct xokd *x);
 /* rate=: false while the emulated link already holds XOK_IMPAIR_LINK_QUEUE_NS of frames. */
 bool impair_tx_room(const struct xokd *x, const struct iface *ifc);
 /* Receive: frame with its classification; delivers (rx_deliver) now, later or never. */

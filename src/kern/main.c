@@ -58,11 +58,13 @@ static const char usage[] =
     "  -w, --tx-weight uid=UID:W | comm=NAME:W\n"
     "                         transmit weight (1..1000, default 1) of the apps of a user or\n"
     "                         of processes named NAME; repeatable, the last match wins\n"
-    "  -I, --impair SPEC      impair frames inside xokd, in both directions, for testing:\n"
+    "  -I, --impair SPEC      impair frames inside xokd, for testing:\n"
     "                         SPEC is drop=P,dup=P,reorder=P (percent), delay=US\n"
     "                         (microseconds), rate=MBIT (a bottleneck of MBIT Mbit/s),\n"
     "                         gap=K (a reordered frame lets K pass, default 3), seed=N\n"
-    "                         (PRNG seed, default 1); any subset\n"
+    "                         (PRNG seed, default 1), dir=rx|tx|both (the directions\n"
+    "                         impaired, default both; segmentation offload is offered\n"
+    "                         only while transmission is not impaired); any subset\n"
     "  -v, --verbose          log every connection and failed request (repeatable)\n"
     "  -h, --help             this text\n"
     "\n"
@@ -334,7 +336,7 @@ static int parse_args(int argc, char **argv, struct xokd_cfg *cfg)
 			if (impair_parse(optarg, &cfg->impair)) {
 				fprintf(stderr,
 					"xokd: bad --impair (want drop=P,dup=P,reorder=P,delay=US,"
-					"rate=MBIT,gap=K,seed=N): %s\n",
+					"rate=MBIT,gap=K,seed=N,dir=rx|tx|both): %s\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -403,10 +405,13 @@ int main(int argc, char **argv)
 	if (cfg.impair.on)
 		xlog("main",
 		     "IMPAIRING every frame: drop %.2f%%, dup %.2f%%, reorder %.2f%% (gap %u), "
-		     "delay %u us, rate %u Mbit/s (0: unlimited), seed %llu",
+		     "delay %u us, rate %u Mbit/s (0: unlimited), seed %llu; frames %s",
 		     cfg.impair.drop / 1e4, cfg.impair.dup / 1e4, cfg.impair.reorder / 1e4,
 		     cfg.impair.gap, cfg.impair.delay_us, cfg.impair.rate_mbit,
-		     (unsigned long long)cfg.impair.seed);
+		     (unsigned long long)cfg.impair.seed,
+		     cfg.impair.rx && cfg.impair.tx ? "received and sent"
+		     : cfg.impair.rx		    ? "received only"
+						    : "sent only");
 	xlog("main",
 	     "ready: %u interface%s, %s XDP, unmatched frames %s, %s transmission, "
 	     "limits regions=%u bytes=%llu rings=%u filters=%u txq=%u rps=%u%s",

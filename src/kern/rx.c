@@ -67,7 +67,7 @@ static void rx_descriptor(struct xokd *x, struct xport *p, uint8_t *data, uint32
 	memcpy(&m, data, sizeof(m));
 	data += sizeof(m);
 	len -= (uint32_t)sizeof(m);
-	if (impair_on(x))
+	if (impair_rx_on(x))
 		impair_rx(x, p->ifc, data, len, &m, rx_ns);
 	else
 		rx_deliver(x, p->ifc, data, len, &m, rx_ns);

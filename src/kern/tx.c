@@ -201,7 +201,7 @@ static int tx_send(struct xokd *x, struct app *a, const struct tx_frame *t, bool
 	a->tx_bytes += t->len;
 	t->ifc->tx++;
 	t->ifc->tx_bytes += t->len;
-	if (impair_on(x))
+	if (impair_tx_on(x))
 		impair_tx(x, p, addr, t->len);
 	else if (tx_submit(x, p, addr, t->len))
 		tx_finish_frame(x, p, addr); /* cannot happen: DEVQ_MAX < the ring's size */

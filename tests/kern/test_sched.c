@@ -314,6 +314,14 @@ static void test_impair_parse(void **state)
 	assert_int_equal(im.delay_us, 300);
 	assert_int_equal(im.gap, 5);
 	assert_int_equal(im.seed, 9);
+	assert_true(im.rx && im.tx);
+	assert_int_equal(impair_parse("drop=1,dir=rx", &im), 0);
+	assert_true(im.rx && !im.tx);
+	assert_int_equal(impair_parse("dir=tx,drop=1", &im), 0);
+	assert_true(!im.rx && im.tx);
+	assert_int_equal(impair_parse("dir=both", &im), 0);
+	assert_true(im.rx && im.tx);
+	assert_int_equal(impair_parse("dir=up", &im), -EINVAL);
 	assert_int_equal(impair_parse("drop=101", &im), -EINVAL);
 	assert_int_equal(impair_parse("drop=-1", &im), -EINVAL);
 	assert_int_equal(impair_parse("bogus=1", &im), -EINVAL);
@@ -333,7 +341,8 @@ static void test_impair_rx(void **state)
 	int i;
 
 	assert_int_equal(kt_udp_filter(x, a, ring, 4000, 0, &fr), 0);
-	x->cfg.impair = (struct xokd_impair){.on = true, .drop = 1000000, .gap = 3, .seed = 1};
+	x->cfg.impair = (struct xokd_impair){
+	    .on = true, .drop = 1000000, .gap = 3, .seed = 1, .rx = true, .tx = true};
 	for (i = 0; i < 10; i++)
 		deliver(x, 4000, (uint8_t)i, fr.filter);
 	assert_int_equal(r->delivered, 0);
@@ -417,13 +426,24 @@ static void test_impair_tx(void **state)
 	d.pieces[0] = (struct xok_piece){reg, 60, 4096};
 	d.notify = (struct xok_ref){reg, 0, 0};
 	/* dropped: the sender is notified as if it had been sent */
-	x->cfg.impair = (struct xokd_impair){.on = true, .drop = 1000000, .gap = 3, .seed = 1};
+	x->cfg.impair = (struct xokd_impair){
+	    .on = true, .drop = 1000000, .gap = 3, .seed = 1, .rx = true, .tx = true};
 	*notify = 1;
 	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
 	assert_int_equal(*notify, 0);
 	assert_int_equal(tx_hits, 0);
 	assert_int_equal(a->tx_inflight, 0);
 	assert_int_equal(ifc->imp_tx.st[IMP_DROP], 1);
+	/* dir=rx: transmission is left alone */
+	x->cfg.impair.tx = false;
+	*notify = 1;
+	assert_int_equal(KT_CALL0(x, a, XOK_OP_NET_XMIT, &d), 0);
+	assert_int_equal(tx_hits, 1);
+	assert_int_equal(ifc->imp_tx.st[IMP_DROP], 1);
+	tx_complete(x, ifc->ports[0]);
+	assert_int_equal(*notify, 0);
+	tx_hits = 0;
+	x->cfg.impair.tx = true;
 	/* duplicated: two frames leave, one notification */
 	x->cfg.impair.drop = 0;
 	x->cfg.impair.dup = 1000000;

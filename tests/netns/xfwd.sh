@@ -103,6 +103,10 @@ for f in f0 f1024 f102400 f5242880; do
 done
 echo "info: xfwd completed $(stats_of "$XF" "$XT_TMP/XF.log" csum_partial) CHECKSUM_PARTIAL" \
 	"checksums from the offloading client side"
+merged=$(stats_of "$XF" "$XT_TMP/XF.log" merged_segs)
+echo "info: xfwd joined $merged segments into $(stats_of "$XF" "$XT_TMP/XF.log" merged_frames)" \
+	"offload frames"
+xt_check "xfwd: the backends' segment trains left in joined offload frames" test "${merged:-0}" -gt 0
 
 a1=$(fw_access_count n1) a2=$(fw_access_count n2)
 xt_expect_eq "xfwd rr: 200 parallel connections, all 200 OK" "$(parallel 80 200)" 200
@@ -213,4 +217,27 @@ xt_expect_eq "xfwd (filter per connection): filters removed with their connectio
 
 xt_stop "$XF" TERM 5 >/dev/null
 sed -n 's/^/  /p' "$XT_TMP/XF.log" | grep -E "stats|conns|backend" | tail -4
+
+# ---- joining under loss, duplication and reordering (xokd --impair on receive) ----
+# A duplicate or a gap never joins a train, and what joins arrives byte-exact.  Receive
+# only: xokd offers segmentation offload while its transmission is not impaired.
+xt_stop "$STRAYD_PID" TERM 5
+xt_stop "$ARPD_PID" TERM 5
+xt_stop "$XOKD_PID" TERM 5
+for d in xokd arpd strayd; do mv "$XT_TMP/$d.log" "$XT_TMP/$d.1.log"; done # fresh "ready" lines
+FW_XOKD_EXTRA=(--impair "drop=2,dup=2,reorder=3,seed=11,dir=rx")
+fw_start_xokd || xt_die "xokd --impair did not start"
+fw_start_daemons || xt_die "arpd/strayd did not start"
+start_xfwd XI --listen "$FW_XC:80" --backend "$FW_BE1:80,$FW_BE2:80" ||
+	xt_die "xfwd (impaired) did not start"
+for f in f102400 f5242880; do
+	xt_check "xfwd under 2% loss, 2% duplication, 3% reordering: GET $f byte-exact" \
+		download_ok 80 "$f"
+done
+merged=$(stats_of "$XI" "$XT_TMP/XI.log" merged_segs)
+echo "info: impaired: xfwd joined $merged segments into" \
+	"$(stats_of "$XI" "$XT_TMP/XI.log" merged_frames) offload frames"
+xt_check "xfwd: trains joined under impairment too" test "${merged:-0}" -gt 0
+"$XOKCTL" --socket "$SOCK" impair | sed 's/^/  /'
+xt_stop "$XI" TERM 5 >/dev/null
 xt_finish

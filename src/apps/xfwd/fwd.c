@@ -63,14 +63,16 @@ static bool fwd_is_local(const struct xfwd *x, uint32_t addr)
 
 /* ---- transmission ---- */
 
-int fwd_xmit(struct xfwd *x, uint32_t ifindex, const void *frame, uint32_t len, uint32_t *word)
+/* Queues one frame (a joined one when gso_size is nonzero), retrying a full queue. */
+static int fwd_xmitv(struct xfwd *x, uint32_t ifindex, const struct exos_iov *iov, int n,
+		     uint32_t *word, uint16_t gso_size)
 {
-	struct exos_iov iov = {.base = frame, .len = len};
 	int err;
 
 	__atomic_store_n(word, 1, __ATOMIC_RELAXED);
 	for (int i = 0;; i++) {
-		err = exos_xmit(x->sys, ifindex, &iov, 1, word);
+		err = gso_size ? exos_xmit_gso(x->sys, ifindex, iov, n, word, gso_size)
+			       : exos_xmit(x->sys, ifindex, iov, n, word);
 		if (err != -EAGAIN || i == XFWD_XMIT_SPINS)
 			break;
 		/* xokd is behind: kick it, and give it the CPU it may be waiting for */
@@ -86,6 +88,13 @@ int fwd_xmit(struct xfwd *x, uint32_t ifindex, const void *frame, uint32_t len, 
 		xfwd_log(x, 2, "transmit on ifindex %u: %s", ifindex, strerror(-err));
 	}
 	return err;
+}
+
+int fwd_xmit(struct xfwd *x, uint32_t ifindex, const void *frame, uint32_t len, uint32_t *word)
+{
+	struct exos_iov iov = {.base = frame, .len = len};
+
+	return fwd_xmitv(x, ifindex, &iov, 1, word, 0);
 }
 
 int bounce_get(struct xfwd *x)
@@ -255,13 +264,64 @@ static const uint8_t *fwd_client_mac(struct xfwd *x, struct xfwd_conn *c)
 
 /* ---- the packet path ---- */
 
+/* Sends the train of joined segments, if any: one offload frame from the ring entries,
+ * with the first entry's notification word (entries return in ring order, so the later
+ * ones wait behind it). */
+static void fwd_train_send(struct xfwd *x)
+{
+	struct merge_train *t = &x->train;
+	struct exos_iov iov[MERGE_SEGS_MAX];
+	int n;
+
+	if (!t->nseg)
+		return;
+	if (t->nseg == 1) {
+		fwd_xmit(x, t->ifindex, t->head.frame, t->head.len, &x->rx_notify[t->first]);
+	} else {
+		n = merge_finish(t, iov);
+		if (fwd_xmitv(x, t->ifindex, iov, n, &x->rx_notify[t->first],
+			      (uint16_t)t->seg_len) == 0) {
+			x->st.merged_frames++;
+			x->st.merged_segs += t->nseg;
+		}
+	}
+	t->nseg = 0;
+}
+
+/* Whether the ring can lend entries to a train: not when it is near the copy threshold. */
+static bool fwd_ring_roomy(const struct xfwd *x)
+{
+	uint32_t held = x->rx_next - x->rx_rel;
+
+	return held + MERGE_SEGS_MAX < x->ring->nentries - x->ring->nentries / XFWD_RING_COPY_DIV;
+}
+
+/* A rewritten segment toward ifc: joins the train, starts one, or is not for one (false:
+ * send it as it is). */
+static bool fwd_merge(struct xfwd *x, const struct nat_pkt *p, const struct xfwd_iface *ifc,
+		      const void *key, uint32_t idx)
+{
+	if (!x->cfg.merge || !ifc->gso_max || !merge_candidate(p) ||
+	    p->len > ifc->mtu + ETH_HDR_LEN)
+		return false;
+	if (merge_join(&x->train, p, key, ifc->ifindex))
+		return true;
+	fwd_train_send(x);
+	if (!fwd_ring_roomy(x))
+		return false;
+	merge_start(&x->train, p, key, ifc->ifindex, idx, ifc->gso_max);
+	return true;
+}
+
 /* Transmits the rewritten frame p: from the ring entry, or a bounce copy under ring
- * pressure, or queued behind ARP when dmac is unknown. */
+ * pressure, or queued behind ARP when dmac is unknown.  A train goes first: frames leave
+ * in the order they came. */
 static void fwd_send(struct xfwd *x, struct nat_pkt *p, uint32_t ifindex, uint32_t nexthop,
 		     bool have_mac, uint32_t idx)
 {
 	uint32_t held = x->rx_next - x->rx_rel;
 
+	fwd_train_send(x);
 	if (!have_mac) {
 		if (neigh_queue(x, ifindex, nexthop, p->frame, p->len))
 			x->st.drop_no_route++;
@@ -365,7 +425,8 @@ static void fwd_b2c(struct xfwd *x, struct nat_pkt *p, uint32_t idx)
 	nat_apply(p, &rw, partial);
 	b->st.pkts_b2c++;
 	b->st.bytes_b2c += p->len - ETH_HDR_LEN;
-	fwd_send(x, p, c->c_ifindex, 0, true, idx);
+	if (!fwd_merge(x, p, ifc, c, idx))
+		fwd_send(x, p, c->c_ifindex, 0, true, idx);
 }
 
 static void fwd_frame(struct xfwd *x, struct xok_ring_entry *e, uint32_t idx)
@@ -420,6 +481,7 @@ static uint32_t fwd_drain(struct xfwd *x)
 		xok_store_release(&x->ring->hdr->consumed, x->rx_next);
 		n++;
 	}
+	fwd_train_send(x); /* joins only what arrived together: never waits for more */
 	return n;
 }
 
@@ -484,6 +546,7 @@ static int fwd_load_ifaces(struct xfwd *x)
 		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
 		ifc->gateway = ii->gateway;
 		ifc->mtu = ii->mtu ? ii->mtu : ETH_MTU_DEFAULT;
+		ifc->gso_max = (ii->flags & XOK_IFF_TCP_GSO) ? ii->gso_max : 0;
 		memcpy(ifc->mac, ii->mac, ETH_ADDR_LEN);
 		memcpy(ifc->name, ii->name, sizeof(ifc->name) - 1);
 	}

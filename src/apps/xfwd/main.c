@@ -14,7 +14,8 @@
 static const char usage[] =
     "usage: xfwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...] [--policy rr|hash]\n"
     "            [--socket PATH] [--idle S] [--linger S] [--ports LO-HI]\n"
-    "            [--return-filter range|conn] [--max-conns N] [--stats] [-v]... [--help]\n"
+    "            [--return-filter range|conn] [--max-conns N] [--no-merge] [--stats] [-v]...\n"
+    "            [--help]\n"
     "\n"
     "xfwd forwards TCP connections to backends by rewriting packets (Ganger et al.,\n"
     "TOCS 2002, §7 \"direct forwarding\"): a client's SYN picks a backend; every frame\n"
@@ -40,6 +41,11 @@ static const char usage[] =
     "  -r, --return-filter M   range (default): one filter claims the port block;\n"
     "                          conn: one 4-tuple filter per connection\n"
     "  -m, --max-conns N       connection table size (default 65536)\n"
+    "      --no-merge          forward every segment in a frame of its own; by default,\n"
+    "                          where xokd offers segmentation offload, a connection's\n"
+    "                          in-order segments that arrive together (checksums\n"
+    "                          verified) leave as one frame the kernel cuts again at\n"
+    "                          the same boundaries, as a Linux router's GRO and GSO do\n"
     "      --stats             print the counters on exit\n"
     "  -v, --verbose           more logging (-vv setup, -vvv every connection)\n"
     "  -h, --help              this text\n"
@@ -101,6 +107,7 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 	    {"return-filter", required_argument, NULL, 'r'},
 	    {"max-conns", required_argument, NULL, 'm'},
 	    {"stats", no_argument, NULL, 'S'},
+	    {"no-merge", no_argument, NULL, 'M'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -111,6 +118,7 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 	int c;
 
 	cfg->policy = XFWD_POLICY_RR;
+	cfg->merge = true;
 	cfg->retfilter = XFWD_RET_RANGE;
 	cfg->port_lo = XFWD_PORTS_DEFAULT_LO;
 	cfg->port_n = XFWD_PORTS_DEFAULT_HI - XFWD_PORTS_DEFAULT_LO + 1;
@@ -194,6 +202,9 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			cfg->max_conns = (uint32_t)v;
 			break;
 		}
+		case 'M':
+			cfg->merge = false;
+			break;
 		case 'S':
 			cfg->stats = true;
 			break;

@@ -61,13 +61,14 @@ void stats_print(struct xfwd *x, FILE *f)
 		"xfwd: stats: rx %llu rx_bytes %llu drop: not_tcp %llu malformed %llu "
 		"truncated %llu fragment %llu no_conn %llu no_backend %llu no_route %llu tx %llu; "
 		"csum_partial %llu rx_copied %llu tx_again %llu held_max %llu "
-		"filter_inserts %llu filter_collisions %llu filter_errors %llu "
+		"merged_frames %llu merged_segs %llu filter_inserts %llu filter_collisions %llu filter_errors %llu "
 		"arp_requests %llu arp_failures %llu arp_queued %llu arp_queue_drops %llu "
 		"cmac_table %llu cmac_learned %llu\n",
 		U(s->rx), U(s->rx_bytes), U(s->drop_not_tcp), U(s->drop_malformed),
 		U(s->drop_truncated), U(s->drop_fragment), U(s->drop_no_conn),
 		U(s->drop_no_backend), U(s->drop_no_route), U(s->drop_tx), U(s->csum_partial),
-		U(s->rx_copied), U(s->tx_again), U(s->held_max), U(s->filter_inserts),
+		U(s->rx_copied), U(s->tx_again), U(s->held_max), U(s->merged_frames),
+		U(s->merged_segs), U(s->filter_inserts),
 		U(s->filter_collisions), U(s->filter_errors), U(s->arp_requests),
 		U(s->arp_failures), U(s->arp_queued), U(s->arp_queue_drops), U(s->cmac_table),
 		U(s->cmac_learned));

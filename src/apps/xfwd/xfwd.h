@@ -29,6 +29,7 @@
  *  - fwd.c:     setup (interfaces, routes, ring, filters) and the packet loop.
  *  - conn.c:    the connection table, both directions, lifecycle and expiry.
  *  - nat.c:     parsing, rewriting, incremental checksums.
+ *  - merge.c:   joining a connection's in-order segments into offload frames.
  *  - backend.c: the backend list, selection policies, our port blocks.
  *  - neigh.c:   next hops: arpd's table, our own ARP requests on a miss, queued frames.
  *  - stats.c:   counters, including xokd's for our filters.
@@ -42,6 +43,7 @@
 
 #include "backend.h"
 #include "conn.h"
+#include "merge.h"
 #include "nat.h"
 #include "param.h"
 
@@ -61,6 +63,7 @@ struct xfwd_cfg {
 	uint32_t max_conns;
 	uint64_t idle_ns, linger_ns;
 	bool stats;
+	bool merge; /* join in-order segments into offload frames (merge.h) */
 	int verbose;
 };
 
@@ -68,6 +71,7 @@ struct xfwd_iface {
 	uint32_t ifindex;
 	uint32_t addr, mask, gateway; /* network order */
 	uint32_t mtu;
+	uint32_t gso_max; /* xokd's segmentation offload: largest frame, 0 without */
 	uint8_t mac[ETH_ADDR_LEN];
 	char name[16];
 	bool has_ret; /* the return filter for this address is installed */
@@ -85,6 +89,8 @@ struct xfwd_stats {
 	uint64_t rx_copied;	  /* copied to a bounce buffer: ring pressure */
 	uint64_t tx_again;	  /* transmit queue full: flushed and retried */
 	uint64_t held_max;	  /* most ring entries waiting for their transmission */
+	uint64_t merged_frames;	  /* offload frames sent of joined segments */
+	uint64_t merged_segs;	  /* the segments they hold */
 	uint64_t filter_inserts, filter_collisions, filter_errors;
 	uint64_t arp_requests, arp_failures, arp_queued, arp_queue_drops;
 	uint64_t cmac_table, cmac_learned; /* client-side next hops: arpd's table / learned */
@@ -142,6 +148,7 @@ struct xfwd {
 	struct conn_table ct;
 	struct neigh nb;
 	struct xfwd_stats st;
+	struct merge_train train; /* segments received together, not yet sent */
 	uint64_t now;
 };
 

@@ -192,25 +192,34 @@ static void memory(struct exos_sys *sys, struct exos_region *reg, const struct e
 	       -ENOENT);
 }
 
-/* Builds a UDP frame in buf; returns its length. */
-static uint32_t udp(uint8_t *f, const struct xok_iface_info *ifc, uint32_t src, uint16_t sport)
+/* Ethernet + IPv4 (TTL 64) + the ports (toward 8080) of a frame from src:sport to the
+ * peer, tot bytes of IP; the transport header's other fields are the caller's. */
+static void frame_hdrs(uint8_t *f, const struct xok_iface_info *ifc, uint32_t s, uint8_t proto,
+		       uint32_t tot, uint16_t sport)
 {
-	uint32_t s = htonl(src), dst = htonl(opt.peer);
+	uint32_t dst = htonl(opt.peer);
 
-	memset(f, 0, 64);
+	memset(f, 0, 14 + tot);
 	memcpy(f, opt.peer_mac, 6);
 	memcpy(f + 6, ifc->mac, 6);
 	f[12] = 0x08;
 	f[14] = 0x45;
-	f[17] = 50;
+	f[16] = (uint8_t)(tot >> 8);
+	f[17] = (uint8_t)tot;
 	f[22] = 64;
-	f[23] = 17;
+	f[23] = proto;
 	memcpy(f + 26, &s, 4);
 	memcpy(f + 30, &dst, 4);
 	f[34] = (uint8_t)(sport >> 8);
 	f[35] = (uint8_t)sport;
 	f[36] = 0x1f;
 	f[37] = 0x90;
+}
+
+/* Builds a UDP frame in buf; returns its length. */
+static uint32_t udp(uint8_t *f, const struct xok_iface_info *ifc, uint32_t src, uint16_t sport)
+{
+	frame_hdrs(f, ifc, htonl(src), 17, 50, sport);
 	f[39] = 30;
 	return 64;
 }
@@ -260,23 +269,9 @@ static int xmit_frame(struct exos_sys *sys, struct exos_region *reg, uint32_t if
 /* A large TCP frame (3000 payload bytes, for segments of 1000) from sport: XOK_TX_TCP_GSO. */
 static uint32_t tcp_gso(uint8_t *f, const struct xok_iface_info *ifc, uint16_t sport)
 {
-	uint32_t s = ifc->addr, dst = htonl(opt.peer), tot = 20 + 20 + 3000;
+	uint32_t tot = 20 + 20 + 3000;
 
-	memset(f, 0, 14 + tot);
-	memcpy(f, opt.peer_mac, 6);
-	memcpy(f + 6, ifc->mac, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)(tot >> 8);
-	f[17] = (uint8_t)tot;
-	f[22] = 64;
-	f[23] = 6;
-	memcpy(f + 26, &s, 4);
-	memcpy(f + 30, &dst, 4);
-	f[34] = (uint8_t)(sport >> 8);
-	f[35] = (uint8_t)sport;
-	f[36] = 0x1f;
-	f[37] = 0x90;
+	frame_hdrs(f, ifc, ifc->addr, 6, tot, sport);
 	f[46] = 0x50; /* data offset 5 */
 	f[47] = 0x10; /* ACK */
 	return 14 + tot;

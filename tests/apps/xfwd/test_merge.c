@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "merge.h"
+#include "ref_csum.h"
 
 #define MSS	 1448
 #define OPT_LEN	 12 /* NOP NOP timestamps */
@@ -22,17 +23,6 @@
 static uint8_t frames[SEGS][HDRS + MSS];
 static struct nat_pkt pkts[SEGS];
 
-/* RFC 1071 byte by byte over big-endian words: independent of nat.c's arithmetic. */
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 static uint32_t pseudo_sum(const uint8_t *ip, uint32_t tcp_len)
 {

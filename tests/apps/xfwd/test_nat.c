@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "nat.h"
+#include "ref_csum.h"
 
 #define FRAME_MAX 1600
 
@@ -23,18 +24,6 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng >> 16);
 }
 
-/* The reference: RFC 1071 over big-endian 16-bit words, byte by byte (independent of nat.c's
- * host-order, word-at-a-time arithmetic). */
-static uint32_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 static uint16_t ref_ip_csum(const uint8_t *ip, size_t ihl)
 {

@@ -118,6 +118,7 @@ struct exos_stack_stats {
 	uint64_t tcp_ephemeral_retries, tcp_persist_probes, tcp_keepalives, tcp_tlp_probes;
 	uint64_t tcp_port_blocks; /* blocks of ephemeral ports claimed (tcp_port.c) */
 	uint64_t tcp_gso_out;	  /* frames of several segments that xokd segments */
+	uint64_t tcp_ack_deferred; /* ACKs that found the transmit queue full, sent by a timer */
 };
 EXOS_API void exos_stack_stats(const struct exos_stack *s, struct exos_stack_stats *out);
 

@@ -421,6 +421,14 @@ int tcp_send_syn(struct exos_tcp *c)
 int tcp_send_ack(struct exos_tcp *c)
 {
 	int err = tcp_xmit(c, c->snd_nxt, 0, TCP_ACK);
+
+	if (err == -EAGAIN || err == -ENOBUFS) {
+		/* xokd's queue or our header buffers are full. The ACK is still owed (its flags
+		 * clear only once one goes out): the delayed-ACK timer sends it shortly rather
+		 * than leaving the peer to retransmit. */
+		tcp_delack_arm(c, c->s->now + TX_BLOCKED_RETRY_NS);
+		c->s->st.tcp_ack_deferred++;
+	}
 	return err < 0 ? err : 0;
 }
 

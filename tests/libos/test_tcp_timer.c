@@ -271,6 +271,36 @@ static void test_wait_sleeps_until_timer(void **state)
 	exos_tcp_close(H.listener);
 }
 
+/* An ACK that finds xokd's queue full is not lost: the delayed-ACK timer sends it once the
+ * queue has room, well before the peer would retransmit. */
+static void test_ack_retried_when_queue_full(void **state)
+{
+	static const uint8_t data[100];
+	struct peer p;
+	struct parsed q;
+	struct exos_stack_stats st;
+
+	(void)state;
+	peer_init(&p, 80);
+	struct exos_tcp *c = h_passive_open(&p, 80, 0);
+	uint32_t hole = p.seq;
+	fake_xmit_fail(-EAGAIN, 2); /* the send and its one retry after the kick */
+	peer_send_at(&p, hole + 100, TCP_ACK | TCP_PSH, data, sizeof(data)); /* out of order */
+	h_expect_none();
+	h_stats(&st);
+	assert_int_equal(st.tcp_ack_deferred, 1);
+	h_advance(1 * MS);
+	h_next(&q);
+	peer_check(&p, &q, TCP_ACK);
+	assert_int_equal(q.ack, hole); /* the duplicate ACK, with the block it saw */
+	assert_int_equal(q.opt.nsack, 1);
+	assert_int_equal(q.opt.sack[0][0], hole + 100);
+	h_advance(200 * MS);
+	h_expect_none(); /* sent once, not repeated */
+	h_abort(c);
+	exos_tcp_close(H.listener);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keepalive, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_orphan_fin_wait2, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_wait_sleeps_until_timer, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_retried_when_queue_full, h_setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <xok/dpf.h>
 
 #include "arpd.h"
+#include "app.h"
 
 static const char usage[] =
 	"usage: arpd [--socket PATH] [--max-age S] [--stats] [-v]... [--help]\n"
@@ -35,27 +36,15 @@ static const char usage[] =
 	"prints the table and the counters to stderr; SIGINT and SIGTERM stop it.  Start it\n"
 	"before the applications: they map the table when their stack opens.\n";
 
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_flag = 1;
-	else
-		stop_flag = 1;
-}
-
 void arpd_log(const struct arpd *d, int level, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (level > d->verbose)
 		return;
-	fputs("arpd: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("arpd", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 struct arpd_cfg {
@@ -75,7 +64,7 @@ static int parse_args(int argc, char **argv, struct arpd_cfg *cfg)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	char *end;
+	long v;
 	int c;
 
 	cfg->max_age_s = ARPD_MAX_AGE_S_DEFAULT;
@@ -85,14 +74,9 @@ static int parse_args(int argc, char **argv, struct arpd_cfg *cfg)
 			cfg->socket = optarg;
 			break;
 		case 'a':
-			errno = 0;
-			cfg->max_age_s = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || cfg->max_age_s == 0 ||
-			    cfg->max_age_s > ARPD_MAX_AGE_S_MAX) {
-				fprintf(stderr, "arpd: --max-age wants 1..%d seconds: %s\n",
-					ARPD_MAX_AGE_S_MAX, optarg);
+			if (app_num("arpd", "--max-age", optarg, 1, ARPD_MAX_AGE_S_MAX, &v))
 				return -EINVAL;
-			}
+			cfg->max_age_s = (unsigned long)v;
 			break;
 		case 'S':
 			cfg->stats = true;
@@ -108,11 +92,7 @@ static int parse_args(int argc, char **argv, struct arpd_cfg *cfg)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "arpd: unexpected argument: %s\n%s", argv[optind], usage);
-		return -EINVAL;
-	}
-	return 0;
+	return app_no_operands("arpd", argc, argv, usage) ? -EINVAL : 0;
 }
 
 static void print_stats(const struct arpd *d)
@@ -228,7 +208,7 @@ static int run(struct arpd *d)
 {
 	for (unsigned i = 0; i < d->nifs; i++)
 		arp_announce(d, &d->ifs[i]);
-	while (!stop_flag) {
+	while (!app_stop) {
 		uint64_t now;
 		int err;
 
@@ -238,8 +218,8 @@ static int run(struct arpd *d)
 		if (now >= d->age_due_ns)
 			d->age_due_ns = table_age(d, now);
 		table_publish(d);
-		if (dump_flag) {
-			dump_flag = 0;
+		if (app_dump) {
+			app_dump = 0;
 			table_dump(d, stderr);
 			print_stats(d);
 		}
@@ -260,7 +240,6 @@ int main(int argc, char **argv)
 {
 	static struct arpd d;
 	struct arpd_cfg cfg = {0};
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
 	int err;
 
 	if (parse_args(argc, argv, &cfg))
@@ -268,11 +247,7 @@ int main(int argc, char **argv)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	d.verbose = cfg.verbose;
 	d.max_age_ns = (uint64_t)cfg.max_age_s * 1000000000ull;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	app_signals(1);
 
 	err = setup(&d, &cfg);
 	if (!err) {

@@ -1,23 +1,13 @@
 /* main.c - cheetah's command line: docroot, address, and the specialisations to use */
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "app.h"
 #include "cheetah.h"
 #include "http_param.h"
 #include "param.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -50,22 +40,6 @@ static void usage(FILE *out)
 	    "SIGINT and SIGTERM stop the server cleanly.\n",
 	    CHEETAH_PORT_DEFAULT, CHEETAH_TIMEOUT_MS_DEFAULT / 1000,
 	    HTTP_CACHE_CAPACITY_DEFAULT >> 20);
-}
-
-/* A decimal number in [min, max], or -1 with a message. */
-static long parse_num(const char *what, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "cheetah: invalid %s '%s' (expected %ld..%ld)\n", what, s, min,
-			max);
-		return -1;
-	}
-	return v;
 }
 
 enum {
@@ -103,7 +77,7 @@ static int parse_opt(int opt, struct cheetah_conf *conf)
 		conf->docroot = optarg;
 		break;
 	case 'p':
-		if ((v = parse_num("port", optarg, 1, 65535)) < 0)
+		if (app_num("cheetah", "port", optarg, 1, 65535, &v))
 			return 2;
 		conf->port = (uint16_t)v;
 		break;
@@ -114,12 +88,12 @@ static int parse_opt(int opt, struct cheetah_conf *conf)
 		conf->socket = optarg;
 		break;
 	case 't':
-		if ((v = parse_num("timeout", optarg, 1, 86400)) < 0)
+		if (app_num("cheetah", "timeout", optarg, 1, 86400, &v))
 			return 2;
 		conf->timeout_ms = (unsigned)v * 1000;
 		break;
 	case 'm':
-		if ((v = parse_num("cache size", optarg, 1, 1L << 20)) < 0)
+		if (app_num("cheetah", "cache size", optarg, 1, 1L << 20, &v))
 			return 2;
 		conf->cache_bytes = (size_t)v << 20;
 		break;
@@ -158,42 +132,13 @@ static int parse_args(int argc, char **argv, struct cheetah_conf *conf)
 	while ((opt = getopt_long(argc, argv, "r:p:a:s:t:m:vh", long_opts, NULL)) != -1)
 		if ((err = parse_opt(opt, conf)))
 			return err;
-	if (optind < argc) {
-		fprintf(stderr, "cheetah: unexpected argument '%s'\n", argv[optind]);
+	if (app_no_operands("cheetah", argc, argv, NULL))
 		return 2;
-	}
 	if (!conf->docroot) {
 		fprintf(stderr, "cheetah: missing -r DOCROOT (see --help)\n");
 		return 2;
 	}
 	return 0;
-}
-
-/* Say what is wrong with the docroot before connecting to xokd. */
-static int check_docroot(const char *dir)
-{
-	struct stat st;
-
-	if (stat(dir, &st) < 0) {
-		fprintf(stderr, "cheetah: docroot '%s': %s\n", dir, strerror(errno));
-		return 2;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "cheetah: docroot '%s': not a directory\n", dir);
-		return 2;
-	}
-	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_stop_signal};
-
-	/* No SA_RESTART: the wait must return -EINTR so that the loop sees the flag. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* xokd going away must be an error, not a death */
 }
 
 int main(int argc, char **argv)
@@ -210,9 +155,8 @@ int main(int argc, char **argv)
 
 	if (err)
 		return err;
-	err = check_docroot(conf.docroot);
-	if (err)
-		return err;
-	install_signals();
-	return server_run(&conf, &stop_requested) ? 1 : 0;
+	if (app_check_dir("cheetah", "docroot", conf.docroot))
+		return 2;
+	app_signals(0);
+	return server_run(&conf, &app_stop) ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <xok/abi.h>
 
 #include "exnc.h"
+#include "app.h"
 
 static const char usage[] =
 	"usage: exnc [-dlNnuv] [-p PORT] [-s ADDR] [-w SECS] [-q SECS] [--socket PATH]\n"
@@ -45,11 +46,9 @@ void exnc_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("exnc: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("exnc", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void exnc_info(const struct exnc_opts *o, const char *fmt, ...)
@@ -58,11 +57,9 @@ void exnc_info(const struct exnc_opts *o, const char *fmt, ...)
 
 	if (!o->verbose)
 		return;
-	fputs("exnc: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("exnc", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int parse_secs(const char *opt, const char *s, int *out)

@@ -1,13 +1,11 @@
 /* main.c - command line of httpd-linux (Linux sockets) and httpd (libexos sockets) */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "app.h"
 #include "http_param.h"
 #include "httpd_param.h"
 #include "server.h"
@@ -16,14 +14,6 @@
 #ifndef HTTPD_PROG
 #define HTTPD_PROG "httpd"
 #endif
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -46,22 +36,6 @@ static void usage(FILE *out)
 	    HTTPD_PORT_DEFAULT, HTTPD_TIMEOUT_MS_DEFAULT / 1000, HTTP_CACHE_CAPACITY_DEFAULT >> 20);
 }
 
-/* A decimal number in [min, max], or -1 with a message. */
-static long parse_num(const char *what, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, HTTPD_PROG ": invalid %s '%s' (expected %ld..%ld)\n", what, s, min,
-			max);
-		return -1;
-	}
-	return v;
-}
-
 static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 {
 	static const struct option opts[] = {
@@ -79,7 +53,7 @@ static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 			conf->docroot = optarg;
 			break;
 		case 'p':
-			if ((v = parse_num("port", optarg, 1, 65535)) < 0)
+			if (app_num(HTTPD_PROG, "port", optarg, 1, 65535, &v))
 				return 2;
 			conf->port = (uint16_t)v;
 			break;
@@ -87,12 +61,12 @@ static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 			conf->addr = optarg;
 			break;
 		case 't':
-			if ((v = parse_num("timeout", optarg, 1, 86400)) < 0)
+			if (app_num(HTTPD_PROG, "timeout", optarg, 1, 86400, &v))
 				return 2;
 			conf->timeout_ms = (unsigned)v * 1000;
 			break;
 		case 'm':
-			if ((v = parse_num("cache size", optarg, 1, 1L << 20)) < 0)
+			if (app_num(HTTPD_PROG, "cache size", optarg, 1, 1L << 20, &v))
 				return 2;
 			conf->cache_bytes = (size_t)v << 20;
 			break;
@@ -107,41 +81,13 @@ static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, HTTPD_PROG ": unexpected argument '%s'\n", argv[optind]);
+	if (app_no_operands(HTTPD_PROG, argc, argv, NULL))
 		return 2;
-	}
 	if (!conf->docroot) {
 		fprintf(stderr, HTTPD_PROG ": missing -r DOCROOT (see --help)\n");
 		return 2;
 	}
 	return 0;
-}
-
-/* Say what is wrong with the docroot before anything else starts. */
-static int check_docroot(const char *dir)
-{
-	struct stat st;
-
-	if (stat(dir, &st) < 0) {
-		fprintf(stderr, HTTPD_PROG ": docroot '%s': %s\n", dir, strerror(errno));
-		return 2;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, HTTPD_PROG ": docroot '%s': not a directory\n", dir);
-		return 2;
-	}
-	return 0;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_stop_signal};
-
-	/* No SA_RESTART: the poll wait must return EINTR so the loop sees the flag. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 int main(int argc, char **argv)
@@ -156,14 +102,13 @@ int main(int argc, char **argv)
 
 	if (err)
 		return err;
-	err = check_docroot(conf.docroot);
-	if (err)
-		return err;
+	if (app_check_dir(HTTPD_PROG, "docroot", conf.docroot))
+		return 2;
 	err = sock_init();
 	if (err) {
 		fprintf(stderr, HTTPD_PROG ": socket setup: %s\n", strerror(-err));
 		return 1;
 	}
-	install_signals();
-	return httpd_run(&conf, &stop_requested) ? 1 : 0;
+	app_signals(0);
+	return httpd_run(&conf, &app_stop) ? 1 : 0;
 }

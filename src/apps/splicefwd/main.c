@@ -12,6 +12,7 @@
 #include <exos/sys.h>
 
 #include "splicefwd.h"
+#include "app.h"
 
 static const char usage[] =
     "usage: splicefwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...]\n"
@@ -38,16 +39,6 @@ static const char usage[] =
     "buffered bytes are out; a connection pair closes when both directions are done, and\n"
     "a reset or error on either side resets both.  SIGUSR1 prints the counters to stderr;\n"
     "SIGINT and SIGTERM stop it.  Needs xokd and arpd.\n";
-
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_flag = 1;
-	else
-		stop_flag = 1;
-}
 
 struct splice_cfg {
 	const char *socket;
@@ -87,8 +78,7 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 	    {0},
 	};
 	bool have_listen = false;
-	unsigned long v;
-	char *end;
+	long v;
 	int c;
 
 	cfg->policy = XFWD_POLICY_RR;
@@ -123,15 +113,9 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 			cfg->socket = optarg;
 			break;
 		case 'B':
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || *optarg == '-' ||
-			    v < SPLICE_BUF_MIN || v > SPLICE_BUF_MAX) {
-				fprintf(stderr, "splicefwd: --buf wants %d..%d bytes: %s\n",
-					SPLICE_BUF_MIN, SPLICE_BUF_MAX, optarg);
+			if (app_num("splicefwd", "--buf", optarg, SPLICE_BUF_MIN, SPLICE_BUF_MAX, &v))
 				return -EINVAL;
-			}
-			cfg->buf = v;
+			cfg->buf = (size_t)v;
 			break;
 		case 'S':
 			cfg->stats = true;
@@ -147,10 +131,8 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "splicefwd: unexpected argument: %s\n%s", argv[optind], usage);
+	if (app_no_operands("splicefwd", argc, argv, usage))
 		return -EINVAL;
-	}
 	if (!have_listen || !cfg->backends) {
 		fprintf(stderr, "splicefwd: --listen and --backend are required\n%s", usage);
 		return -EINVAL;
@@ -180,7 +162,6 @@ int main(int argc, char **argv)
 {
 	static struct splicefwd s;
 	struct splice_cfg cfg = {0};
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: polls see EINTR */
 	struct exos_stack_opts so = {.sz = sizeof(so)};
 	struct exos_stack *stack;
 	char ip[INET_ADDRSTRLEN];
@@ -203,11 +184,7 @@ int main(int argc, char **argv)
 	s.be.policy = cfg.policy;
 	s.bufsize = cfg.buf;
 	s.verbose = cfg.verbose;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	app_signals(1);
 
 	so.xokd_path = cfg.socket;
 	err = exos_stack_open(&so, &stack);
@@ -229,7 +206,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "splicefwd: ready: listening on %s:%u, %u backend%s, policy %s\n",
 			ip, ntohs(cfg.listen.sin_port), s.be.n, s.be.n == 1 ? "" : "s",
 			cfg.policy == XFWD_POLICY_RR ? "rr" : "hash");
-		err = splice_run(&s, &stop_flag, &dump_flag);
+		err = splice_run(&s, &app_stop, &app_dump);
 		if (cfg.stats)
 			splice_stats_print(&s, stderr);
 		splice_close_all(&s);

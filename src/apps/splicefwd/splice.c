@@ -10,6 +10,7 @@
 #include <exos/socket.h>
 
 #include "splicefwd.h"
+#include "app.h"
 
 static void splice_log(const struct splicefwd *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -20,11 +21,9 @@ static void splice_log(const struct splicefwd *s, int level, const char *fmt, ..
 
 	if (level > s->verbose)
 		return;
-	fputs("splicefwd: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("splicefwd", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void set_nodelay(int fd)

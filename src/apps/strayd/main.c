@@ -12,6 +12,7 @@
 #include <xok/dpf.h>
 
 #include "strayd.h"
+#include "app.h"
 
 static const char usage[] =
 	"usage: strayd [--socket PATH] [--rate N] [--burst N] [--stats] [-v]... [--help]\n"
@@ -35,27 +36,15 @@ static const char usage[] =
 	"SIGUSR1 prints the counters to stderr; SIGINT and SIGTERM stop it.  It reads arpd's\n"
 	"ARP table for the next hop when published, else replies to the frame's source MAC.\n";
 
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_flag = 1;
-	else
-		stop_flag = 1;
-}
-
 void stray_log(const struct strayd *d, int level, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (level > d->verbose)
 		return;
-	fputs("strayd: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("strayd", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 struct stray_cfg {
@@ -67,15 +56,10 @@ struct stray_cfg {
 
 static int parse_count(const char *opt, const char *s, double *out)
 {
-	char *end;
-	unsigned long v;
+	long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v > 100000000ul || *s == '-') {
-		fprintf(stderr, "strayd: %s wants a count (0..100000000): %s\n", opt, s);
+	if (app_num("strayd", opt, s, 0, 100000000, &v))
 		return -EINVAL;
-	}
 	*out = (double)v;
 	return 0;
 }
@@ -126,10 +110,8 @@ static int parse_args(int argc, char **argv, struct stray_cfg *cfg)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "strayd: unexpected argument: %s\n%s", argv[optind], usage);
+	if (app_no_operands("strayd", argc, argv, usage))
 		return -EINVAL;
-	}
 	if (cfg->burst < 0)
 		cfg->burst = cfg->rate / STRAYD_BURST_DIV < 1 ? 1 : cfg->rate / STRAYD_BURST_DIV;
 	return 0;
@@ -235,7 +217,7 @@ static int drain(struct strayd *d)
 
 static int run(struct strayd *d)
 {
-	while (!stop_flag) {
+	while (!app_stop) {
 		uint64_t deadline = 0;
 		int err;
 
@@ -250,8 +232,8 @@ static int run(struct strayd *d)
 			}
 			deadline = d->arp ? 0 : d->arp_retry_ns;
 		}
-		if (dump_flag) {
-			dump_flag = 0;
+		if (app_dump) {
+			app_dump = 0;
 			print_stats(d);
 		}
 		err = exos_sys_wait(d->sys, deadline);
@@ -271,7 +253,6 @@ int main(int argc, char **argv)
 {
 	static struct strayd d;
 	struct stray_cfg cfg = {0};
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
 	int err;
 
 	if (parse_args(argc, argv, &cfg))
@@ -283,11 +264,7 @@ int main(int argc, char **argv)
 	for (int c = 0; c < STRAY_CLASS_NR; c++)
 		d.bucket[c] = (struct stray_bucket){.tokens = cfg.burst, .last_ns = exos_now_ns()};
 	d.ip_id = (uint16_t)getpid();
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	app_signals(1);
 
 	err = setup(&d, &cfg);
 	if (!err) {

@@ -13,6 +13,7 @@
 #include <exos/sys.h>
 
 #include "twd.h"
+#include "app.h"
 
 static const char usage[] =
 	"usage: twd [--socket PATH] [--xok-socket PATH] [--msl S] [-v]... [--help]\n"
@@ -49,16 +50,6 @@ struct twd_main {
 	struct twd *t;
 	int verbose;
 };
-
-static volatile sig_atomic_t stop_flag, dump_flag;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_flag = 1;
-	else
-		stop_flag = 1;
-}
 
 /* ---- what the engine needs (struct twd_ops) ---- */
 
@@ -279,7 +270,6 @@ int main(int argc, char **argv)
 	uint64_t msl = TWD_MSL_DEFAULT_NS;
 	struct twd_main m = {0};
 	struct twd_server *sv;
-	struct sigaction sa;
 	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "s:x:m:vh", opts, NULL)) != -1) {
@@ -312,13 +302,7 @@ int main(int argc, char **argv)
 	if (!path || !*path)
 		path = TWD_SOCKET_DEFAULT;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: the wait in xokd's predicate returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	app_signals(1);
 
 	if (setup(&m, xok_socket, msl))
 		return 1;
@@ -330,12 +314,12 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "twd: ready: socket %s, msl %.3f s\n", path, (double)msl / 1e9);
 
-	while (!stop_flag) {
+	while (!app_stop) {
 		uint64_t now, d;
 		int err;
 
-		if (dump_flag) {
-			dump_flag = 0;
+		if (app_dump) {
+			app_dump = 0;
 			print_stats(&m);
 		}
 		twd_server_poll(sv);

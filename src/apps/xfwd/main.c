@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "xfwd.h"
+#include "app.h"
 
 static const char usage[] =
     "usage: xfwd --listen ADDR:PORT --backend ADDR:PORT[,ADDR:PORT...] [--policy rr|hash]\n"
@@ -54,16 +55,7 @@ static const char usage[] =
     "an interface toward the clients and one toward the backends (they may be the same),\n"
     "and arpd for the next hops' MAC addresses.\n";
 
-static volatile sig_atomic_t stop_flag, dump_flag;
 static int log_level;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		dump_flag = 1;
-	else
-		stop_flag = 1;
-}
 
 void xfwd_log(const struct xfwd *x, int level, const char *fmt, ...)
 {
@@ -72,11 +64,9 @@ void xfwd_log(const struct xfwd *x, int level, const char *fmt, ...)
 	(void)x;
 	if (level > log_level)
 		return;
-	fputs("xfwd: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	app_vlog("xfwd", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int parse_seconds(const char *opt, const char *s, uint64_t *ns)
@@ -114,7 +104,6 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 	};
 	bool have_listen = false;
 	size_t blen = 0;
-	char *end;
 	int c;
 
 	cfg->policy = XFWD_POLICY_RR;
@@ -189,16 +178,10 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			}
 			break;
 		case 'm': {
-			unsigned long v;
+			long v;
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || *optarg == '-' || v < 1 ||
-			    v > (1ul << 24)) {
-				fprintf(stderr, "xfwd: --max-conns wants 1..16777216: %s\n",
-					optarg);
+			if (app_num("xfwd", "--max-conns", optarg, 1, 1L << 24, &v))
 				return -EINVAL;
-			}
 			cfg->max_conns = (uint32_t)v;
 			break;
 		}
@@ -219,10 +202,8 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			return -EINVAL;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "xfwd: unexpected argument: %s\n%s", argv[optind], usage);
+	if (app_no_operands("xfwd", argc, argv, usage))
 		return -EINVAL;
-	}
 	if (!have_listen || !*backends) {
 		fprintf(stderr, "xfwd: --listen and --backend are required\n%s", usage);
 		return -EINVAL;
@@ -233,7 +214,6 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 int main(int argc, char **argv)
 {
 	static struct xfwd x;
-	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits see EINTR */
 	char *backends = NULL, lip[INET_ADDRSTRLEN];
 	int err;
 
@@ -259,11 +239,7 @@ int main(int argc, char **argv)
 		backends_free(&x.be);
 		return 1;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	app_signals(1);
 
 	err = fwd_setup(&x);
 	if (!err) {
@@ -275,7 +251,7 @@ int main(int argc, char **argv)
 			x.cfg.policy == XFWD_POLICY_RR ? "rr" : "hash",
 			x.cfg.retfilter == XFWD_RET_RANGE ? "range" : "per connection",
 			x.cfg.port_lo, x.cfg.port_lo + x.cfg.port_n - 1);
-		err = fwd_run(&x, &stop_flag, &dump_flag);
+		err = fwd_run(&x, &app_stop, &app_dump);
 	}
 	if (x.cfg.stats)
 		stats_print(&x, stderr);

@@ -16,7 +16,7 @@ xt_require_cmds curl nc wrk sha256sum python3
 xt_init
 
 ROOT="$XT_TMP/www"
-hx_docroot "$ROOT"
+hc_docroot "$ROOT"
 hx_topology
 
 # start_httpd TIMEOUT_S: httpd on the libOS (its default stack reads $XOK_SOCKET).
@@ -34,21 +34,19 @@ stop_httpd() {
 }
 
 start_httpd 10
-hx_downloads "httpd"
-hx_keepalive "httpd"
-resp=$(hx_raw 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nHEAD /f1460 HTTP/1.1\r\nHost: x\r\n\r\nGET /dir/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' | tr -d '\r' | grep -a -E '^(HTTP/1.1|Content-Length)')
-want=$(printf 'HTTP/1.1 200 OK\nContent-Length: 15\nHTTP/1.1 200 OK\nContent-Length: 1460\nHTTP/1.1 200 OK\nContent-Length: 13')
-xt_expect_eq "pipelined GET, HEAD, GET answered in order" "$resp" "$want"
+hc_downloads "httpd"
+hc_keepalive "httpd"
+hc_pipelined
 B="http://$SRV:$PORT"
-xt_expect_eq "404 for a missing file" "$(hx_status_of "$B/nonexistent")" 404
-xt_expect_eq "400 for garbage" "$(hx_raw_status 'BLAH\r\n\r\n')" 400
-xt_expect_eq "405 for POST" "$(hx_status_of -X POST -d x "$B/index.html")" 405
-xt_expect_eq "505 for HTTP/2.0" "$(hx_raw_status 'GET / HTTP/2.0\r\nHost: x\r\n\r\n')" 505
-xt_expect_eq "refused: /../../etc/passwd" "$(hx_status_of "$B/../../etc/passwd")" 400
-hx_wrk "httpd: wrk -c 100" 100 5s /f1460
-hx_wrk "httpd: wrk -c 50 Connection: close" 50 3s /f1 -H 'Connection: close'
+xt_expect_eq "404 for a missing file" "$(hc_status_of "$B/nonexistent")" 404
+xt_expect_eq "400 for garbage" "$(hc_raw_status 'BLAH\r\n\r\n')" 400
+xt_expect_eq "405 for POST" "$(hc_status_of -X POST -d x "$B/index.html")" 405
+xt_expect_eq "505 for HTTP/2.0" "$(hc_raw_status 'GET / HTTP/2.0\r\nHost: x\r\n\r\n')" 505
+xt_expect_eq "refused: /../../etc/passwd" "$(hc_status_of "$B/../../etc/passwd")" 400
+hc_wrk "httpd: wrk -c 100" 100 5s /f1460
+hc_wrk "httpd: wrk -c 50 Connection: close" 50 3s /f1 -H 'Connection: close'
 if hx_impair_on; then
-	hx_downloads "httpd under loss" --max-time 120
+	hc_downloads "httpd under loss" --max-time 120
 	hx_impair_off
 fi
 stop_httpd "httpd"

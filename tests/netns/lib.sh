@@ -88,6 +88,7 @@ xt_init() {
 xt_cleanup() {
 	local rc=$? pid i
 	trap - EXIT
+	set +e # a script under set -e (scripts/demo) must still clean up everything
 	for pid in "${XT_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "test_bytes.h"
+
 uint64_t rng_next(struct rng *r)
 {
 	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
@@ -46,18 +48,6 @@ uint64_t test_seed(const char *name)
 	fprintf(stderr, "%s: seed %" PRIu64 " (replay with DPF_TEST_SEED=%" PRIu64 ")\n", name,
 		seed, seed);
 	return seed;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
 }
 
 size_t frame_build(uint8_t *buf, size_t cap, const struct frame_spec *spec)

@@ -9,6 +9,7 @@
 #include <xok/proto/arp.h>
 
 #include "forge.h"
+#include "test_bytes.h"
 
 const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
 const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -46,20 +47,6 @@ static uint32_t pseudo_be(uint32_t saddr, uint32_t daddr, uint8_t proto, size_t 
 	ph[10] = (uint8_t)(len >> 8);
 	ph[11] = (uint8_t)len;
 	return sum_be(ph, 12, 0);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 static uint16_t get16(const uint8_t *p)

@@ -10,6 +10,7 @@
 
 #include "merge.h"
 #include "ref_csum.h"
+#include "test_bytes.h"
 
 #define MSS	 1448
 #define OPT_LEN	 12 /* NOP NOP timestamps */
@@ -34,18 +35,6 @@ static uint32_t pseudo_sum(const uint8_t *ip, uint32_t tcp_len)
 	ph[10] = (uint8_t)(tcp_len >> 8);
 	ph[11] = (uint8_t)tcp_len;
 	return ref_sum(0, ph, 12);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
 }
 
 /* Correct IP and TCP checksums for the frame at f (TCP length tcp_len). */

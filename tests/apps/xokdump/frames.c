@@ -1,21 +1,10 @@
 /* frames.c - crafting Ethernet/IPv4/TCP/UDP/ICMP/ARP frames for xokdump's unit tests */
 #include <string.h>
 #include "frames.h"
+#include "test_bytes.h"
 
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 static size_t l4_build(uint8_t *p, const struct frame_spec *s)
 {

@@ -270,7 +270,6 @@ static const uint8_t *fwd_client_mac(struct xfwd *x, struct xfwd_conn *c)
 static void fwd_train_send(struct xfwd *x)
 {
 	struct merge_train *t = &x->train;
-	struct exos_iov iov[MERGE_SEGS_MAX];
 	int n;
 
 	if (!t->nseg)
@@ -278,8 +277,8 @@ static void fwd_train_send(struct xfwd *x)
 	if (t->nseg == 1) {
 		fwd_xmit(x, t->ifindex, t->head.frame, t->head.len, &x->rx_notify[t->first]);
 	} else {
-		n = merge_finish(t, iov);
-		if (fwd_xmitv(x, t->ifindex, iov, n, &x->rx_notify[t->first],
+		n = merge_finish(t);
+		if (fwd_xmitv(x, t->ifindex, t->piece, n, &x->rx_notify[t->first],
 			      (uint16_t)t->seg_len) == 0) {
 			x->st.merged_frames++;
 			x->st.merged_segs += t->nseg;

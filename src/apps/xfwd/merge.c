@@ -86,7 +86,7 @@ bool merge_join(struct merge_train *t, const struct nat_pkt *p, const void *key,
 	return true;
 }
 
-int merge_finish(struct merge_train *t, struct exos_iov *iov)
+int merge_finish(struct merge_train *t)
 {
 	struct nat_pkt *h = &t->head;
 	uint32_t tcp_len = tcp_hdr_len(h->th) + t->total;
@@ -95,6 +95,5 @@ int merge_finish(struct merge_train *t, struct exos_iov *iov)
 	nat_ip_csum_full(h->ip);
 	h->th->check = nat_csum_fold(nat_csum_pseudo(h->ip->saddr, h->ip->daddr, IP_PROTO_TCP,
 						     tcp_len));
-	memcpy(iov, t->piece, t->nseg * sizeof(*iov));
 	return (int)t->nseg;
 }

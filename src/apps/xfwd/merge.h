@@ -71,8 +71,8 @@ bool merge_join(struct merge_train *t, const struct nat_pkt *p, const void *key,
 
 /* Makes the train one frame: the head's IP total length and checksum, PSH if a segment
  * had it, and the TCP checksum field holding the folded pseudo-header sum (what
- * XOK_TX_TCP_GSO wants).  Fills iov (MERGE_SEGS_MAX) and returns the piece count; the
+ * XOK_TX_TCP_GSO wants).  Returns the count of t->piece, the frame's gather list; the
  * offload segment size is t->seg_len.  Only for trains of two or more segments. */
-int merge_finish(struct merge_train *t, struct exos_iov *iov);
+int merge_finish(struct merge_train *t);
 
 #endif /* XFWD_MERGE_H */

@@ -147,13 +147,12 @@ static int join_all(int n, const uint32_t *lens, const uint8_t *flags)
 static void check_roundtrip(int n, const uint32_t *lens, const uint8_t *flags)
 {
 	static uint8_t segs[SEGS][HDRS + MSS];
-	struct exos_iov iov[MERGE_SEGS_MAX];
 	uint32_t cut_lens[SEGS];
 
 	assert_int_equal(join_all(n, lens, flags), n);
-	int pieces = merge_finish(&train, iov);
+	int pieces = merge_finish(&train);
 	assert_int_equal(pieces, n);
-	assert_int_equal(cut(iov, pieces, train.seg_len, segs, cut_lens), n);
+	assert_int_equal(cut(train.piece, pieces, train.seg_len, segs, cut_lens), n);
 	for (int i = 0; i < n; i++) {
 		uint8_t *o = originals[i], *s = segs[i];
 

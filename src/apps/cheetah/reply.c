@@ -62,12 +62,10 @@ static uint32_t fin_flag(const struct conn *cn, bool last)
 	return last && cn->srv->conf->merge ? EXOS_TCP_SEND_FIN : 0;
 }
 
-/* A precomputed block with the Date line of now spliced in: three requests into q. */
-static unsigned dated(const char *block, size_t len, const char *date_line,
+/* A precomputed block cut at `at`, where the Date line goes: three requests into q. */
+static unsigned dated(const char *block, size_t len, size_t at, const char *date_line,
 		      struct exos_tcp_sendreq *q)
 {
-	size_t at = http_resp_date_at(block, len);
-
 	q[0] = req_ref(block, at);
 	q[1] = req_ref(date_line, HTTP_DATE_LINE_LEN);
 	q[1].flags = EXOS_TCP_SEND_COPY; /* it changes: the stack keeps its own copy */
@@ -87,7 +85,7 @@ static int send_error(struct conn *cn, struct http_reply *rep, bool head, bool l
 	if (srv->conf->prehdr)
 		page = errpage_find(srv->errs, rep->status, rep->keep_alive, head, &len);
 	if (page) {
-		n = dated(page, len, http_date_line(), q);
+		n = dated(page, len, http_resp_date_at(page, len), http_date_line(), q);
 	} else {
 		q[0] = req_ref(rep->iov[0].iov_base, rep->iov[0].iov_len);
 		q[0].flags = EXOS_TCP_SEND_COPY;
@@ -122,9 +120,9 @@ static int header_req(struct conn *cn, const struct http_reply *rep, struct exos
 	const struct http_file *f = rep->file;
 	int n;
 
-	if (cn->srv->conf->prehdr)
-		return (int)dated(f->hdr[rep->keep_alive], f->hdr_len[rep->keep_alive], rep->date,
-				  q);
+	if (cn->srv->conf->prehdr) /* cut by http_reply_build where its Date goes */
+		return (int)dated(f->hdr[rep->keep_alive], f->hdr_len[rep->keep_alive],
+				  f->hdr_date_at[rep->keep_alive], rep->date, q);
 	n = format_header(cn, f, rep->keep_alive);
 	if (n < 0)
 		return n;

@@ -648,10 +648,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "xokctl: %s (see xokctl --help)\n",
-			optind == argc ? "which command? apps, filters, rings, tx, impair, dpf, "
-					 "stats or arp"
-				       : "one command at a time");
+		if (optind == argc) {
+			fputs("xokctl: which command?", stderr);
+			for (cmd = 0; cmd < CMD_NR; cmd++)
+				fprintf(stderr, " %s", cmd_names[cmd]);
+		} else {
+			fputs("xokctl: one command at a time", stderr);
+		}
+		fputs(" (see xokctl --help)\n", stderr);
 		return 2;
 	}
 	for (cmd = 0; cmd < CMD_NR && strcmp(argv[optind], cmd_names[cmd]); cmd++)

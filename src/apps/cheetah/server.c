@@ -329,7 +329,8 @@ static void report_stack(const struct server *srv)
 		"cheetah: stats: tcp: %llu segments in, %llu frames out (%llu segmented by xokd), "
 		"%llu retransmits (%llu fast, %llu timeouts), %llu resets out, %llu duplicates in, "
 		"%llu out of order in\n",
-		U(xs.tcp_in), U(xs.tcp_out), U(xs.tcp_gso_out), U(xs.tcp_retransmits), U(xs.tcp_fast_retransmits),
+		U(xs.tcp_in), U(xs.tcp_out), U(xs.tcp_gso_out), U(xs.tcp_retransmits),
+		U(xs.tcp_fast_retransmits),
 		U(xs.tcp_rto_fired), U(xs.tcp_rst_out), U(xs.tcp_dup_in), U(xs.tcp_ooo_in));
 	fprintf(stderr,
 		"cheetah: stats: drops: %llu rx (csum %llu, not ours %llu), %llu tx (no buffer), "

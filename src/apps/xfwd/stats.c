@@ -61,7 +61,8 @@ void stats_print(struct xfwd *x, FILE *f)
 		"xfwd: stats: rx %llu rx_bytes %llu drop: not_tcp %llu malformed %llu "
 		"truncated %llu fragment %llu no_conn %llu no_backend %llu no_route %llu tx %llu; "
 		"csum_partial %llu rx_copied %llu tx_again %llu held_max %llu "
-		"merged_frames %llu merged_segs %llu filter_inserts %llu filter_collisions %llu filter_errors %llu "
+		"merged_frames %llu merged_segs %llu "
+		"filter_inserts %llu filter_collisions %llu filter_errors %llu "
 		"arp_requests %llu arp_failures %llu arp_queued %llu arp_queue_drops %llu "
 		"cmac_table %llu cmac_learned %llu\n",
 		U(s->rx), U(s->rx_bytes), U(s->drop_not_tcp), U(s->drop_malformed),

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "kern.h"
+#include "fuzz_input.h"
 
 #define NAPPS	 4
 #define NREGS	 8
@@ -47,22 +48,6 @@ struct fapp {
 
 static struct xokd X;
 static struct fapp apps[NAPPS];
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
 
 static uint16_t take16(struct input *in)
 {

@@ -21,36 +21,12 @@
 
 #include "dpf_internal.h"
 #include "dpf_test_util.h"
+#include "fuzz_input.h"
 
 #define MAX_FILTERS 24
 #define MAX_ATOMS   10
 #define MAX_FRAMES  16
 #define ATOM_BYTES  14
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint32_t take(struct input *in, unsigned bytes)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v = v << 8 | take8(in);
-	return v;
-}
 
 static void decode_filter(struct input *in, struct dpf_filter *f, bool *copy)
 {

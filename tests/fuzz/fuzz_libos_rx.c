@@ -30,31 +30,7 @@
 
 #include "fake_sys.h"
 #include "forge.h"
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint32_t u32(struct input *in)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | u8(in);
-	return v;
-}
+#include "fuzz_input.h"
 
 /* ---- the application ---- */
 
@@ -156,7 +132,7 @@ static void drain(void)
 
 static void tcp_record(struct input *in)
 {
-	uint8_t sel = u8(in), fl = u8(in), opts = u8(in), plen = u8(in);
+	uint8_t sel = take8(in), fl = take8(in), opts = take8(in), plen = take8(in);
 	int i = sel % (NCONN + 2);
 	struct forge_tcp f = {0};
 	uint8_t frame[2048], payload[256];
@@ -164,22 +140,22 @@ static void tcp_record(struct input *in)
 	if (i < NCONN) {
 		f.sport = A.rport[i];
 		f.dport = A.lport[i];
-		f.seq = A.rcv_nxt[i] + (uint32_t)(int8_t)u8(in) * 97;
-		f.ack = A.snd_una[i] + (uint32_t)(int8_t)u8(in) * 13;
+		f.seq = A.rcv_nxt[i] + (uint32_t)(int8_t)take8(in) * 97;
+		f.ack = A.snd_una[i] + (uint32_t)(int8_t)take8(in) * 13;
 	} else {
-		f.sport = (uint16_t)(40000 + u8(in));
-		f.dport = i == NCONN ? 80 : (uint16_t)(1 + u8(in));
-		f.seq = u32(in);
-		f.ack = u32(in);
+		f.sport = (uint16_t)(40000 + take8(in));
+		f.dport = i == NCONN ? 80 : (uint16_t)(1 + take8(in));
+		f.seq = take(in, 4);
+		f.ack = take(in, 4);
 	}
 	f.flags = fl;
-	f.win = (uint16_t)(u8(in) << 8 | u8(in));
-	f.mss = (opts & 1) ? (uint16_t)(u8(in) << 4) : 0;
-	f.wscale = (opts & 2) ? u8(in) % 16 : -1;
+	f.win = (uint16_t)(take8(in) << 8 | take8(in));
+	f.mss = (opts & 1) ? (uint16_t)(take8(in) << 4) : 0;
+	f.wscale = (opts & 2) ? take8(in) % 16 : -1;
 	f.sack_perm = opts & 4;
 	f.ts = opts & 8;
-	f.tsval = u32(in);
-	f.tsecr = (opts & 16) ? A.tsval : u32(in);
+	f.tsval = take(in, 4);
+	f.tsecr = (opts & 16) ? A.tsval : take(in, 4);
 	/* SACK blocks in what the 40 option bytes leave (forge_tcp lays them out 4-aligned) */
 	int room = 40 - (f.mss ? 4 : 0) - (f.sack_perm ? 4 : 0) - (f.ts ? 12 : 0) -
 		   (f.wscale >= 0 && (fl & TCP_SYN) ? 4 : 0) - 4;
@@ -189,12 +165,12 @@ static void tcp_record(struct input *in)
 	for (int k = 0; k < f.nsack; k++) {
 		uint32_t base = i < NCONN ? A.snd_una[i] : 0;
 
-		f.sack[k][0] = base + (uint32_t)(int8_t)u8(in) * 100;
-		f.sack[k][1] = f.sack[k][0] + u8(in) * 50u;
+		f.sack[k][0] = base + (uint32_t)(int8_t)take8(in) * 100;
+		f.sack[k][1] = f.sack[k][0] + take8(in) * 50u;
 	}
 	f.bad_csum = (fl & 0x40) && (opts & 0x80);
 	for (int k = 0; k < plen; k++)
-		payload[k] = u8(in);
+		payload[k] = take8(in);
 	f.data = payload;
 	f.len = plen;
 	inject(frame, forge_tcp(frame, &f));
@@ -205,13 +181,13 @@ static void tcp_record(struct input *in)
 static void raw_record(struct input *in)
 {
 	uint8_t frame[FAKE_FRAME_MAX];
-	size_t len = (size_t)(u8(in) << 3 | u8(in) >> 5) % sizeof(frame);
+	size_t len = (size_t)(take8(in) << 3 | take8(in) >> 5) % sizeof(frame);
 
 	for (size_t k = 0; k < len; k++)
-		frame[k] = u8(in);
+		frame[k] = take8(in);
 	if (len >= 14) { /* mostly to us, so that it gets past Ethernet */
 		memcpy(frame, our_mac, 6);
-		if (u8(in) & 1) {
+		if (take8(in) & 1) {
 			frame[12] = 0x08;
 			frame[13] = 0x00;
 		}
@@ -223,12 +199,12 @@ static void udp_record(struct input *in)
 {
 	static const uint16_t ports[] = {53, 54, 80, 9000};
 	uint8_t frame[2048], data[256];
-	uint8_t n = u8(in);
-	uint16_t port = ports[u8(in) % 4];
+	uint8_t n = take8(in);
+	uint16_t port = ports[take8(in) % 4];
 
 	for (int k = 0; k < n; k++)
-		data[k] = u8(in);
-	inject(frame, forge_udp(frame, 0, 0, (uint16_t)(1000 + u8(in)), port, data, n));
+		data[k] = take8(in);
+	inject(frame, forge_udp(frame, 0, 0, (uint16_t)(1000 + take8(in)), port, data, n));
 }
 
 static void icmp_record(struct input *in)
@@ -238,22 +214,22 @@ static void icmp_record(struct input *in)
 
 	if (!quoted)
 		return;
-	quoted = quoted < (size_t)u8(in) + 8 ? quoted : (size_t)u8(in) + 8;
-	inject(frame, forge_icmp_unreach(frame, ip4(PEER_IP), u8(in) % 16, last_sent + 14,
+	quoted = quoted < (size_t)take8(in) + 8 ? quoted : (size_t)take8(in) + 8;
+	inject(frame, forge_icmp_unreach(frame, ip4(PEER_IP), take8(in) % 16, last_sent + 14,
 					 quoted));
 }
 
 static void frag_record(struct input *in)
 {
 	uint8_t whole[2048], frag[2048], data[600];
-	int i = u8(in) % NCONN;
+	int i = take8(in) % NCONN;
 	struct forge_tcp f = {.sport = A.rport[i], .dport = A.lport[i], .seq = A.rcv_nxt[i],
 			      .ack = A.snd_una[i], .flags = TCP_ACK, .win = 65535,
-			      .data = data, .len = sizeof(data), .ip_id = (uint16_t)u32(in)};
+			      .data = data, .len = sizeof(data), .ip_id = (uint16_t)take(in, 4)};
 	size_t len = forge_tcp(whole, &f), ip_len = len - 14;
-	size_t at = (u8(in) % (ip_len / 8)) * 8, n = 8 + (u8(in) % 64) * 8;
+	size_t at = (take8(in) % (ip_len / 8)) * 8, n = 8 + (take8(in) % 64) * 8;
 
-	memset(data, u8(in), sizeof(data));
+	memset(data, take8(in), sizeof(data));
 	len = forge_tcp(whole, &f);
 	if (at + n > ip_len)
 		n = ip_len - at;
@@ -262,7 +238,7 @@ static void frag_record(struct input *in)
 
 static void app_record(struct input *in)
 {
-	uint8_t op = u8(in), len = u8(in);
+	uint8_t op = take8(in), len = take8(in);
 	struct exos_tcp *c = A.conn[op % NCONN];
 	struct exos_tcp_sendreq q = {.data = A.mem + len, .len = (uint32_t)len * 37};
 
@@ -397,7 +373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	setup();
 	for (int records = 0; in.n && records < 256; records++) {
-		switch (u8(&in) % 7) {
+		switch (take8(&in) % 7) {
 		case 0:
 			tcp_record(&in);
 			break;
@@ -414,7 +390,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			frag_record(&in);
 			break;
 		case 5:
-			fake_advance((uint64_t)u8(&in) * 10000000ull); /* up to 2.55 s */
+			fake_advance((uint64_t)take8(&in) * 10000000ull); /* up to 2.55 s */
 			exos_stack_poll(A.s);
 			break;
 		case 6:

@@ -117,19 +117,31 @@ static void stats_filters(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 	}
 }
 
+/* stats_app_rec: the next record for app a (identity filled in), or NULL if it is not due */
+static struct xok_stat_rec *stats_app_rec(struct xok_stats_reply *out, const struct app *a,
+					  uint32_t cursor)
+{
+	struct xok_stat_rec *s = stats_take(out, a->id, cursor);
+
+	if (!s)
+		return NULL;
+	s->id = a->id;
+	s->owner = (uint32_t)a->pid;
+	s->parent = (uint32_t)a->uid;
+	stats_name(s->name, a);
+	return s;
+}
+
 static void stats_apps(struct xokd *x, uint32_t cursor, struct xok_stats_reply *out)
 {
 	struct app *a;
 
 	list_for_each_entry(a, &x->apps, link)
 	{
-		struct xok_stat_rec *s = stats_take(out, a->id, cursor);
+		struct xok_stat_rec *s = stats_app_rec(out, a, cursor);
 
 		if (!s)
 			continue;
-		s->id = a->id;
-		s->owner = (uint32_t)a->pid;
-		s->parent = (uint32_t)a->uid;
 		s->flags = a->privileged;
 		s->c[XOK_SA_REGIONS] = a->nregions;
 		s->c[XOK_SA_REGION_BYTES] = a->region_bytes;
@@ -139,7 +151,6 @@ static void stats_apps(struct xokd *x, uint32_t cursor, struct xok_stats_reply *
 		s->c[XOK_SA_TX_REJECTED] = a->tx_rejected;
 		s->c[XOK_SA_CTL_REQUESTS] = a->ctl_requests;
 		s->c[XOK_SA_WAKEUPS] = a->wakeups;
-		stats_name(s->name, a);
 	}
 }
 
@@ -159,13 +170,10 @@ static void stats_apps_tx(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 
 	list_for_each_entry(a, &x->apps, link)
 	{
-		struct xok_stat_rec *s = stats_take(out, a->id, cursor);
+		struct xok_stat_rec *s = stats_app_rec(out, a, cursor);
 
 		if (!s)
 			continue;
-		s->id = a->id;
-		s->owner = (uint32_t)a->pid;
-		s->parent = (uint32_t)a->uid;
 		s->flags = a->tx_weight;
 		s->c[XOK_SAT_TX_BYTES] = a->tx_bytes;
 		s->c[XOK_SAT_TX_DENIED] = a->tx_denied;
@@ -175,7 +183,6 @@ static void stats_apps_tx(struct xokd *x, uint32_t cursor, struct xok_stats_repl
 		s->c[XOK_SAT_LIMIT_HITS] = a->limit_hits;
 		s->c[XOK_SAT_DEFICIT] = a->tx_deficit > 0 ? (uint64_t)a->tx_deficit : 0;
 		s->c[XOK_SAT_TX_GSO] = a->tx_gso;
-		stats_name(s->name, a);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -120,6 +121,108 @@ static void test_check_dir(void **state)
 	rmdir(dir);
 }
 
+static void test_prefix_mask(void **state)
+{
+	(void)state;
+	assert_int_equal(app_prefix_mask(0), 0);
+	assert_int_equal(app_prefix_mask(24), htonl(0xffffff00u));
+	assert_int_equal(app_prefix_mask(32), 0xffffffffu);
+	assert_int_equal(app_prefix_mask(1), htonl(0x80000000u));
+}
+
+static void test_service_opts(void **state)
+{
+	struct app_service_opts o = {0};
+	int saved;
+
+	(void)state;
+	assert_int_equal(app_service_opt('s', "/run/x.sock", "Usage\n", &o), 0);
+	assert_string_equal(o.socket, "/run/x.sock");
+	assert_int_equal(app_service_opt('S', NULL, "Usage\n", &o), 0);
+	assert_true(o.stats);
+	assert_int_equal(app_service_opt('v', NULL, "Usage\n", &o), 0);
+	assert_int_equal(app_service_opt('v', NULL, "Usage\n", &o), 0);
+	assert_int_equal(o.verbose, 2);
+	capture_begin(&saved);
+	int rc = app_service_opt('?', NULL, "Usage\n", &o);
+	capture_end(saved);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err_text, "Usage\n");
+}
+
+static void test_server_opts_take_theirs(void **state)
+{
+	struct app_server_opts o = {.port = 80, .timeout_ms = 1};
+
+	(void)state;
+	assert_int_equal(app_server_opt("p", 'r', "/srv", &o), 1);
+	assert_string_equal(o.docroot, "/srv");
+	assert_int_equal(app_server_opt("p", 'a', "::1", &o), 1);
+	assert_string_equal(o.addr, "::1");
+	assert_int_equal(app_server_opt("p", 'p', "8080", &o), 1);
+	assert_int_equal(o.port, 8080);
+	assert_int_equal(app_server_opt("p", 't', "3", &o), 1);
+	assert_int_equal(o.timeout_ms, 3000);
+	assert_int_equal(app_server_opt("p", 'm', "2", &o), 1);
+	assert_int_equal(o.cache_bytes, 2u << 20);
+	assert_int_equal(app_server_opt("p", 'q', NULL, &o), 0);
+	assert_int_equal(app_server_opt("p", '?', NULL, &o), 0);
+}
+
+static void test_server_opts_refuse_bad_values(void **state)
+{
+	static const struct {
+		int c;
+		const char *arg, *msg;
+	} bad[] = {
+	    {'p', "0", "p: invalid port '0' (expected 1..65535)\n"},
+	    {'t', "86401", "p: invalid timeout '86401' (expected 1..86400)\n"},
+	    {'m', "-1", "p: invalid cache size '-1' (expected 1..1048576)\n"},
+	};
+	struct app_server_opts o = {.port = 80};
+	int saved;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		capture_begin(&saved);
+		int rc = app_server_opt("p", bad[i].c, bad[i].arg, &o);
+		capture_end(saved);
+		assert_int_equal(rc, -1);
+		assert_string_equal(err_text, bad[i].msg);
+	}
+	assert_int_equal(o.port, 80);
+}
+
+static void test_server_check(void **state)
+{
+	char *argv[] = {"p", "extra", NULL};
+	struct app_server_opts o = {0};
+	int saved;
+
+	(void)state;
+	optind = 2;
+	capture_begin(&saved);
+	int rc = app_server_check("p", 2, argv, &o);
+	capture_end(saved);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err_text, "p: missing -r DOCROOT (see --help)\n");
+	o.docroot = "/nonexistent";
+	capture_begin(&saved);
+	rc = app_server_check("p", 2, argv, &o);
+	capture_end(saved);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err_text, "p: docroot '/nonexistent': No such file or directory\n");
+	optind = 1;
+	capture_begin(&saved);
+	rc = app_server_check("p", 2, argv, &o);
+	capture_end(saved);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err_text, "p: unexpected argument 'extra'\n");
+	o.docroot = "/";
+	optind = 2;
+	assert_int_equal(app_server_check("p", 2, argv, &o), 0);
+}
+
 static void vlog_helper(const char *fmt, ...)
 {
 	va_list ap;
@@ -165,6 +268,11 @@ int main(void)
 		cmocka_unit_test(test_num_refuses_with_a_message),
 		cmocka_unit_test(test_operands),
 		cmocka_unit_test(test_check_dir),
+		cmocka_unit_test(test_prefix_mask),
+		cmocka_unit_test(test_service_opts),
+		cmocka_unit_test(test_server_opts_take_theirs),
+		cmocka_unit_test(test_server_opts_refuse_bad_values),
+		cmocka_unit_test(test_server_check),
 		cmocka_unit_test(test_vlog_prefixes_each_line),
 		cmocka_unit_test(test_signals_set_the_flags),
 	};

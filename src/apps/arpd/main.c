@@ -13,6 +13,7 @@
 
 #include "arpd.h"
 #include "app.h"
+#include "app_xok.h"
 
 static const char usage[] =
 	"usage: arpd [--socket PATH] [--max-age S] [--stats] [-v]... [--help]\n"
@@ -48,48 +49,31 @@ void arpd_log(const struct arpd *d, int level, const char *fmt, ...)
 }
 
 struct arpd_cfg {
-	const char *socket;
+	struct app_service_opts svc;
 	unsigned long max_age_s;
-	bool stats;
-	int verbose;
 };
 
 static int parse_args(int argc, char **argv, struct arpd_cfg *cfg)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
 		{"max-age", required_argument, NULL, 'a'},
-		{"stats", no_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
+		APP_SERVICE_LONGOPTS,
 		{0},
 	};
 	long v;
 	int c;
 
 	cfg->max_age_s = ARPD_MAX_AGE_S_DEFAULT;
-	while ((c = getopt_long(argc, argv, "s:a:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:" APP_SERVICE_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			cfg->socket = optarg;
-			break;
 		case 'a':
 			if (app_num("arpd", "--max-age", optarg, 1, ARPD_MAX_AGE_S_MAX, &v))
 				return -EINVAL;
 			cfg->max_age_s = (unsigned long)v;
 			break;
-		case 'S':
-			cfg->stats = true;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
 		default:
-			fputs(usage, stderr);
-			return -EINVAL;
+			if (app_service_opt(c, optarg, usage, &cfg->svc))
+				return -EINVAL;
 		}
 	}
 	return app_no_operands("arpd", argc, argv, usage) ? -EINVAL : 0;
@@ -129,7 +113,7 @@ static int load_ifaces(struct arpd *d)
 
 		ifc->ifindex = ii->ifindex;
 		ifc->addr = ii->addr;
-		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
+		ifc->mask = app_prefix_mask(ii->prefix_len);
 		ifc->gateway = ii->gateway;
 		memcpy(ifc->mac, ii->mac, ETH_ADDR_LEN);
 		memcpy(ifc->name, ii->name, sizeof(ifc->name) - 1);
@@ -147,12 +131,9 @@ static int setup(struct arpd *d, const struct arpd_cfg *cfg)
 	void *base;
 	int err;
 
-	err = exos_sys_open(cfg->socket, &d->sys);
-	if (err) {
-		fprintf(stderr, "arpd: cannot reach xokd at %s: %s\n",
-			cfg->socket ? cfg->socket : "the default socket", strerror(-err));
+	err = app_sys_open("arpd", cfg->svc.socket, &d->sys);
+	if (err)
 		return err;
-	}
 	err = load_ifaces(d);
 	if (err) {
 		fprintf(stderr, "arpd: xokd interfaces: %s\n", strerror(-err));
@@ -223,15 +204,9 @@ static int run(struct arpd *d)
 			table_dump(d, stderr);
 			print_stats(d);
 		}
-		err = exos_sys_wait(d->sys, d->age_due_ns == UINT64_MAX ? 0 : d->age_due_ns);
-		if (err == -EPIPE) {
-			fprintf(stderr, "arpd: xokd went away\n");
+		err = app_sys_wait("arpd", d->sys, d->age_due_ns == UINT64_MAX ? 0 : d->age_due_ns);
+		if (err)
 			return err;
-		}
-		if (err && err != -ETIMEDOUT && err != -EINTR) {
-			fprintf(stderr, "arpd: wait: %s\n", strerror(-err));
-			return err;
-		}
 	}
 	return 0;
 }
@@ -245,7 +220,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &cfg))
 		return 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	d.verbose = cfg.verbose;
+	d.verbose = cfg.svc.verbose;
 	d.max_age_ns = (uint64_t)cfg.max_age_s * 1000000000ull;
 	app_signals(1);
 
@@ -255,7 +230,7 @@ int main(int argc, char **argv)
 			d.nifs, d.nifs == 1 ? "" : "s", XOK_ARP_ENTRIES, cfg.max_age_s);
 		err = run(&d);
 	}
-	if (cfg.stats)
+	if (cfg.svc.stats)
 		print_stats(&d);
 	/* xokd removes our filter, ring and regions; the table stays published */
 	exos_sys_close(d.sys);

@@ -12,6 +12,7 @@
 #include <exos/sys.h>
 #include <exos/tcp.h>
 
+#include "app.h"
 #include "cache.h"
 #include "request.h"
 #include "serve.h"
@@ -19,12 +20,8 @@
 /* The command line. Every specialisation of §5.3 can be switched off, one at a time, for
  * the Table II breakdown. */
 struct cheetah_conf {
-	const char *docroot;
-	const char *addr; /* NULL: the stack's address */
+	struct app_server_opts server; /* addr NULL: the stack's address */
 	const char *socket;
-	uint16_t port;
-	unsigned timeout_ms;
-	size_t cache_bytes; /* 0: libhttp's default */
 	bool merge;	    /* knowledge-based packet merging: FIN on data, request ACK held */
 	bool precsum;	    /* precomputed per-segment checksums */
 	bool prehdr;	    /* precomputed response headers (and error responses) */

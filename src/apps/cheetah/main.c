@@ -50,13 +50,10 @@ enum {
 	OPT_STATS,
 };
 
+static const char short_opts[] = APP_SERVER_SHORTOPTS "s:vh";
 static const struct option long_opts[] = {
-    {"root", required_argument, NULL, 'r'},
-    {"port", required_argument, NULL, 'p'},
-    {"addr", required_argument, NULL, 'a'},
+    APP_SERVER_LONGOPTS,
     {"socket", required_argument, NULL, 's'},
-    {"timeout", required_argument, NULL, 't'},
-    {"cache-mb", required_argument, NULL, 'm'},
     {"no-merge", no_argument, NULL, OPT_NO_MERGE},
     {"no-precsum", no_argument, NULL, OPT_NO_PRECSUM},
     {"no-prehdr", no_argument, NULL, OPT_NO_PREHDR},
@@ -67,35 +64,12 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* One option; 0, or the exit status for a bad one. */
+/* One of cheetah's own options; 0, or the exit status for a bad one. */
 static int parse_opt(int opt, struct cheetah_conf *conf)
 {
-	long v;
-
 	switch (opt) {
-	case 'r':
-		conf->docroot = optarg;
-		break;
-	case 'p':
-		if (app_num("cheetah", "port", optarg, 1, 65535, &v))
-			return 2;
-		conf->port = (uint16_t)v;
-		break;
-	case 'a':
-		conf->addr = optarg;
-		break;
 	case 's':
 		conf->socket = optarg;
-		break;
-	case 't':
-		if (app_num("cheetah", "timeout", optarg, 1, 86400, &v))
-			return 2;
-		conf->timeout_ms = (unsigned)v * 1000;
-		break;
-	case 'm':
-		if (app_num("cheetah", "cache size", optarg, 1, 1L << 20, &v))
-			return 2;
-		conf->cache_bytes = (size_t)v << 20;
 		break;
 	case OPT_NO_MERGE:
 		conf->merge = false;
@@ -127,25 +101,22 @@ static int parse_opt(int opt, struct cheetah_conf *conf)
 
 static int parse_args(int argc, char **argv, struct cheetah_conf *conf)
 {
-	int opt, err;
+	int opt, taken, err;
 
-	while ((opt = getopt_long(argc, argv, "r:p:a:s:t:m:vh", long_opts, NULL)) != -1)
-		if ((err = parse_opt(opt, conf)))
+	while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		taken = app_server_opt("cheetah", opt, optarg, &conf->server);
+		if (taken < 0)
+			return 2;
+		if (!taken && (err = parse_opt(opt, conf)))
 			return err;
-	if (app_no_operands("cheetah", argc, argv, NULL))
-		return 2;
-	if (!conf->docroot) {
-		fprintf(stderr, "cheetah: missing -r DOCROOT (see --help)\n");
-		return 2;
 	}
-	return 0;
+	return app_server_check("cheetah", argc, argv, &conf->server) ? 2 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct cheetah_conf conf = {
-	    .port = CHEETAH_PORT_DEFAULT,
-	    .timeout_ms = CHEETAH_TIMEOUT_MS_DEFAULT,
+	    .server = {.port = CHEETAH_PORT_DEFAULT, .timeout_ms = CHEETAH_TIMEOUT_MS_DEFAULT},
 	    .merge = true,
 	    .precsum = true,
 	    .prehdr = true,
@@ -155,8 +126,6 @@ int main(int argc, char **argv)
 
 	if (err)
 		return err;
-	if (app_check_dir("cheetah", "docroot", conf.docroot))
-		return 2;
 	app_signals(0);
 	return server_run(&conf, &app_stop) ? 1 : 0;
 }

@@ -169,14 +169,14 @@ static int server_listen(struct server *srv)
 	const struct cheetah_conf *conf = srv->conf;
 	struct exos_tcp_opts o = {
 	    .sz = sizeof(o),
-	    .local_port = conf->port,
+	    .local_port = conf->server.port,
 	    .backlog = CHEETAH_BACKLOG,
 	    /* --no-cache copies data in: bound it like a socket's send buffer. */
 	    .sndbuf = conf->cache ? 0 : CHEETAH_COPY_SNDBUF,
 	};
 
-	if (conf->addr && inet_pton(AF_INET, conf->addr, &o.local_addr) != 1) {
-		fprintf(stderr, "cheetah: not a numeric IPv4 address: %s\n", conf->addr);
+	if (conf->server.addr && inet_pton(AF_INET, conf->server.addr, &o.local_addr) != 1) {
+		fprintf(stderr, "cheetah: not a numeric IPv4 address: %s\n", conf->server.addr);
 		return -EINVAL;
 	}
 	return exos_tcp_listen(srv->stack, &o, &listener_ops, srv, &srv->listener);
@@ -187,7 +187,7 @@ static int server_open_cache(struct server *srv)
 	const struct cheetah_conf *conf = srv->conf;
 	struct regmem_backing b = regmem_exos_backing(srv->sys);
 	struct http_cache_conf cc = {
-	    .capacity = conf->cache_bytes,
+	    .capacity = conf->server.cache_bytes,
 	    .revalidate_ns = HTTP_CACHE_REVALIDATE_NS_DEFAULT,
 	    .on_load = precsum_on_load,
 	    .on_free = precsum_on_free,
@@ -196,12 +196,12 @@ static int server_open_cache(struct server *srv)
 
 	if (err)
 		return err;
-	err = precsum_create(conf->docroot, conf->verbose, &srv->sums);
+	err = precsum_create(conf->server.docroot, conf->verbose, &srv->sums);
 	if (err)
 		return err;
 	cc.alloc = regmem_cache_alloc(srv->mem);
 	cc.hook_ctx = srv->sums;
-	err = http_cache_create(conf->docroot, &cc, &srv->cache);
+	err = http_cache_create(conf->server.docroot, &cc, &srv->cache);
 	if (err)
 		return err;
 	return errpages_create(srv->mem, &srv->errs);
@@ -229,7 +229,7 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 
 	memset(srv, 0, sizeof(*srv));
 	srv->conf = conf;
-	srv->timeout_ns = conf->timeout_ms * MS;
+	srv->timeout_ns = conf->server.timeout_ms * MS;
 	err = exos_sys_open(conf->socket, &srv->sys);
 	if (err < 0) {
 		fprintf(stderr, "cheetah: cannot reach xokd: %s\n", strerror(-err));
@@ -244,12 +244,13 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 	}
 	err = server_open_cache(srv);
 	if (err) {
-		fprintf(stderr, "cheetah: docroot %s: %s\n", conf->docroot, strerror(-err));
+		fprintf(stderr, "cheetah: docroot %s: %s\n", conf->server.docroot, strerror(-err));
 		goto fail;
 	}
 	err = server_listen(srv);
 	if (err) {
-		fprintf(stderr, "cheetah: listen on port %u: %s\n", conf->port, strerror(-err));
+		fprintf(stderr, "cheetah: listen on port %u: %s\n", conf->server.port,
+			strerror(-err));
 		goto fail;
 	}
 	return 0;
@@ -387,7 +388,8 @@ int server_run(const struct cheetah_conf *conf, volatile sig_atomic_t *stop)
 		return err;
 	fprintf(stderr,
 		"cheetah: serving %s on %s port %u (merge %s, precsum %s, prehdr %s, cache %s)\n",
-		http_cache_root(srv.cache)->real, conf->addr ? conf->addr : "*", conf->port,
+		http_cache_root(srv.cache)->real, conf->server.addr ? conf->server.addr : "*",
+		conf->server.port,
 		onoff(conf->merge), onoff(conf->precsum), onoff(conf->prehdr), onoff(conf->cache));
 	now = exos_now_ns();
 	while (!*stop) {

@@ -1,6 +1,7 @@
 /* app.c - see app.h */
 #include "app.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
@@ -71,6 +72,74 @@ int app_check_dir(const char *prog, const char *what, const char *dir)
 		return -1;
 	}
 	return 0;
+}
+
+uint32_t app_prefix_mask(unsigned prefix_len)
+{
+	return prefix_len ? htonl(~0u << (32 - prefix_len)) : 0;
+}
+
+int app_service_opt(int c, const char *arg, const char *usage, struct app_service_opts *o)
+{
+	switch (c) {
+	case 's':
+		o->socket = arg;
+		return 0;
+	case 'S':
+		o->stats = true;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		exit(0);
+	default:
+		fputs(usage, stderr);
+		return -1;
+	}
+}
+
+int app_server_opt(const char *prog, int c, const char *arg, struct app_server_opts *o)
+{
+	long v;
+
+	switch (c) {
+	case 'r':
+		o->docroot = arg;
+		return 1;
+	case 'p':
+		if (app_num(prog, "port", arg, 1, 65535, &v))
+			return -1;
+		o->port = (uint16_t)v;
+		return 1;
+	case 'a':
+		o->addr = arg;
+		return 1;
+	case 't':
+		if (app_num(prog, "timeout", arg, 1, 86400, &v))
+			return -1;
+		o->timeout_ms = (unsigned)v * 1000;
+		return 1;
+	case 'm':
+		if (app_num(prog, "cache size", arg, 1, 1L << 20, &v))
+			return -1;
+		o->cache_bytes = (size_t)v << 20;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int app_server_check(const char *prog, int argc, char **argv, const struct app_server_opts *o)
+{
+	if (app_no_operands(prog, argc, argv, NULL))
+		return -1;
+	if (!o->docroot) {
+		fprintf(stderr, "%s: missing -r DOCROOT (see --help)\n", prog);
+		return -1;
+	}
+	return app_check_dir(prog, "docroot", o->docroot);
 }
 
 void app_vlog(const char *prog, const char *fmt, va_list ap)

@@ -39,37 +39,20 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 {
 	static const struct option opts[] = {
-	    {"root", required_argument, NULL, 'r'},	{"port", required_argument, NULL, 'p'},
-	    {"addr", required_argument, NULL, 'a'},	{"timeout", required_argument, NULL, 't'},
-	    {"cache-mb", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    APP_SERVER_LONGOPTS,
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	long v;
-	int opt;
+	int opt, taken;
 
-	while ((opt = getopt_long(argc, argv, "r:p:a:t:m:qh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, APP_SERVER_SHORTOPTS "qh", opts, NULL)) != -1) {
+		taken = app_server_opt(HTTPD_PROG, opt, optarg, &conf->server);
+		if (taken < 0)
+			return 2;
+		if (taken)
+			continue;
 		switch (opt) {
-		case 'r':
-			conf->docroot = optarg;
-			break;
-		case 'p':
-			if (app_num(HTTPD_PROG, "port", optarg, 1, 65535, &v))
-				return 2;
-			conf->port = (uint16_t)v;
-			break;
-		case 'a':
-			conf->addr = optarg;
-			break;
-		case 't':
-			if (app_num(HTTPD_PROG, "timeout", optarg, 1, 86400, &v))
-				return 2;
-			conf->timeout_ms = (unsigned)v * 1000;
-			break;
-		case 'm':
-			if (app_num(HTTPD_PROG, "cache size", optarg, 1, 1L << 20, &v))
-				return 2;
-			conf->cache_bytes = (size_t)v << 20;
-			break;
 		case 'q':
 			conf->quiet = true;
 			break;
@@ -81,29 +64,21 @@ static int parse_args(int argc, char **argv, struct httpd_conf *conf)
 			return 2;
 		}
 	}
-	if (app_no_operands(HTTPD_PROG, argc, argv, NULL))
-		return 2;
-	if (!conf->docroot) {
-		fprintf(stderr, HTTPD_PROG ": missing -r DOCROOT (see --help)\n");
-		return 2;
-	}
-	return 0;
+	return app_server_check(HTTPD_PROG, argc, argv, &conf->server) ? 2 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct httpd_conf conf = {
 	    .prog = HTTPD_PROG,
-	    .addr = "0.0.0.0",
-	    .port = HTTPD_PORT_DEFAULT,
-	    .timeout_ms = HTTPD_TIMEOUT_MS_DEFAULT,
+	    .server = {.addr = "0.0.0.0",
+		       .port = HTTPD_PORT_DEFAULT,
+		       .timeout_ms = HTTPD_TIMEOUT_MS_DEFAULT},
 	};
 	int err = parse_args(argc, argv, &conf);
 
 	if (err)
 		return err;
-	if (app_check_dir(HTTPD_PROG, "docroot", conf.docroot))
-		return 2;
 	err = sock_init();
 	if (err) {
 		fprintf(stderr, HTTPD_PROG ": socket setup: %s\n", strerror(-err));

@@ -52,7 +52,7 @@ struct server {
 	int lsock;
 	uint64_t now;
 	uint64_t accept_resume_ns; /* non-zero: accepting paused until then */
-	struct conn_list active;   /* READ and WRITE, timeout conf->timeout_ms */
+	struct conn_list active;   /* READ and WRITE, timeout conf->server.timeout_ms */
 	struct conn_list linger;   /* LINGER, timeout HTTPD_LINGER_MS */
 	uint64_t conns, requests;
 };
@@ -235,7 +235,7 @@ static void conn_recv(struct server *s, struct conn *c)
 	conn_touch(s, c);
 	/* A request must arrive whole within the timeout: trickling a byte now and then is
 	 * progress for conn_touch, but must not hold a connection forever (slowloris). */
-	if (c->req_ns && s->now - c->req_ns > s->conf->timeout_ms * MS) {
+	if (c->req_ns && s->now - c->req_ns > s->conf->server.timeout_ms * MS) {
 		conn_close(s, c);
 		return;
 	}
@@ -341,7 +341,7 @@ static void sweep_list(struct server *s, struct conn_list *l, uint64_t timeout_n
 
 static void sweep(struct server *s)
 {
-	sweep_list(s, &s->active, s->conf->timeout_ms * MS);
+	sweep_list(s, &s->active, s->conf->server.timeout_ms * MS);
 	sweep_list(s, &s->linger, HTTPD_LINGER_MS * MS);
 }
 
@@ -350,8 +350,8 @@ static int next_wakeup_ms(const struct server *s)
 {
 	uint64_t next = s->now + HTTPD_TICK_MS * MS;
 
-	if (s->active.head && s->active.head->last_ns + s->conf->timeout_ms * MS < next)
-		next = s->active.head->last_ns + s->conf->timeout_ms * MS;
+	if (s->active.head && s->active.head->last_ns + s->conf->server.timeout_ms * MS < next)
+		next = s->active.head->last_ns + s->conf->server.timeout_ms * MS;
 	if (s->linger.head && s->linger.head->last_ns + HTTPD_LINGER_MS * MS < next)
 		next = s->linger.head->last_ns + HTTPD_LINGER_MS * MS;
 	if (s->accept_resume_ns && s->accept_resume_ns < next)
@@ -364,7 +364,7 @@ static int next_wakeup_ms(const struct server *s)
 static int server_setup(struct server *s, const struct httpd_conf *conf)
 {
 	struct http_cache_conf cc = {
-	    .capacity = conf->cache_bytes,
+	    .capacity = conf->server.cache_bytes,
 	    .revalidate_ns = HTTP_CACHE_REVALIDATE_NS_DEFAULT,
 	};
 	int err;
@@ -372,19 +372,20 @@ static int server_setup(struct server *s, const struct httpd_conf *conf)
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
 	s->lsock = -1;
-	err = http_cache_create(conf->docroot, &cc, &s->cache);
+	err = http_cache_create(conf->server.docroot, &cc, &s->cache);
 	if (err) {
-		fprintf(stderr, "%s: docroot %s: %s\n", conf->prog, conf->docroot, strerror(-err));
+		fprintf(stderr, "%s: docroot %s: %s\n", conf->prog, conf->server.docroot,
+			strerror(-err));
 		return err;
 	}
 	err = sock_poll_create(&s->poll);
 	if (err)
 		goto fail_cache;
-	s->lsock = sock_listen(conf->addr, conf->port, HTTPD_BACKLOG);
+	s->lsock = sock_listen(conf->server.addr, conf->server.port, HTTPD_BACKLOG);
 	if (s->lsock < 0) {
 		err = s->lsock;
-		fprintf(stderr, "%s: listen on %s port %u: %s\n", conf->prog, conf->addr,
-			conf->port,
+		fprintf(stderr, "%s: listen on %s port %u: %s\n", conf->prog, conf->server.addr,
+			conf->server.port,
 			err == -EDESTADDRREQ ? "not a numeric IP address" : strerror(-err));
 		goto fail_poll;
 	}
@@ -422,7 +423,7 @@ int httpd_run(const struct httpd_conf *conf, volatile sig_atomic_t *stop)
 		return err;
 	if (!conf->quiet)
 		fprintf(stderr, "%s: serving %s on %s port %u\n", conf->prog,
-			http_cache_root(s.cache)->real, conf->addr, conf->port);
+			http_cache_root(s.cache)->real, conf->server.addr, conf->server.port);
 	while (!*stop) {
 		int n;
 

@@ -7,13 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app.h"
+
 struct httpd_conf {
 	const char *prog; /* for messages: "httpd-linux" or "httpd" */
-	const char *docroot;
-	const char *addr;
-	uint16_t port;
-	unsigned timeout_ms; /* no-progress timeout per connection */
-	size_t cache_bytes;  /* 0: default */
+	struct app_server_opts server;
 	bool quiet;
 };
 

@@ -41,28 +41,12 @@ static const char usage[] =
     "SIGINT and SIGTERM stop it.  Needs xokd and arpd.\n";
 
 struct splice_cfg {
-	const char *socket;
+	struct app_service_opts svc;
 	struct sockaddr_in listen;
 	char *backends;
 	enum xfwd_policy policy;
 	size_t buf;
-	bool stats;
-	int verbose;
 };
-
-static int add_backends(struct splice_cfg *cfg, const char *arg)
-{
-	size_t old = cfg->backends ? strlen(cfg->backends) : 0, n = strlen(arg);
-	char *nb = realloc(cfg->backends, old + n + 2);
-
-	if (!nb)
-		return -ENOMEM;
-	if (old)
-		nb[old++] = ',';
-	memcpy(nb + old, arg, n + 1);
-	cfg->backends = nb;
-	return 0;
-}
 
 static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 {
@@ -70,11 +54,8 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"backend", required_argument, NULL, 'b'},
 	    {"policy", required_argument, NULL, 'p'},
-	    {"socket", required_argument, NULL, 's'},
 	    {"buf", required_argument, NULL, 'B'},
-	    {"stats", no_argument, NULL, 'S'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
+	    APP_SERVICE_LONGOPTS,
 	    {0},
 	};
 	bool have_listen = false;
@@ -83,7 +64,7 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 
 	cfg->policy = XFWD_POLICY_RR;
 	cfg->buf = SPLICE_BUF_DEFAULT;
-	while ((c = getopt_long(argc, argv, "l:b:p:s:B:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:b:p:B:" APP_SERVICE_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (backend_parse_addr(optarg, &cfg->listen.sin_addr.s_addr,
@@ -96,39 +77,23 @@ static int parse_args(int argc, char **argv, struct splice_cfg *cfg)
 			have_listen = true;
 			break;
 		case 'b':
-			if (add_backends(cfg, optarg))
+			if (backend_list_append(&cfg->backends, optarg))
 				return -ENOMEM;
 			break;
 		case 'p':
-			if (!strcmp(optarg, "rr")) {
-				cfg->policy = XFWD_POLICY_RR;
-			} else if (!strcmp(optarg, "hash")) {
-				cfg->policy = XFWD_POLICY_HASH;
-			} else {
+			if (policy_parse(optarg, &cfg->policy)) {
 				fprintf(stderr, "splicefwd: --policy is rr or hash: %s\n", optarg);
 				return -EINVAL;
 			}
-			break;
-		case 's':
-			cfg->socket = optarg;
 			break;
 		case 'B':
 			if (app_num("splicefwd", "--buf", optarg, SPLICE_BUF_MIN, SPLICE_BUF_MAX, &v))
 				return -EINVAL;
 			cfg->buf = (size_t)v;
 			break;
-		case 'S':
-			cfg->stats = true;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
 		default:
-			fputs(usage, stderr);
-			return -EINVAL;
+			if (app_service_opt(c, optarg, usage, &cfg->svc))
+				return -EINVAL;
 		}
 	}
 	if (app_no_operands("splicefwd", argc, argv, usage))
@@ -183,14 +148,14 @@ int main(int argc, char **argv)
 	free(cfg.backends);
 	s.be.policy = cfg.policy;
 	s.bufsize = cfg.buf;
-	s.verbose = cfg.verbose;
+	s.verbose = cfg.svc.verbose;
 	app_signals(1);
 
-	so.xokd_path = cfg.socket;
+	so.xokd_path = cfg.svc.socket;
 	err = exos_stack_open(&so, &stack);
 	if (err) {
 		fprintf(stderr, "splicefwd: cannot open the libOS stack (xokd at %s): %s\n",
-			cfg.socket ? cfg.socket : "the default socket", strerror(-err));
+			cfg.svc.socket ? cfg.svc.socket : "the default socket", strerror(-err));
 		backends_free(&s.be);
 		return 1;
 	}
@@ -207,7 +172,7 @@ int main(int argc, char **argv)
 			ip, ntohs(cfg.listen.sin_port), s.be.n, s.be.n == 1 ? "" : "s",
 			cfg.policy == XFWD_POLICY_RR ? "rr" : "hash");
 		err = splice_run(&s, &app_stop, &app_dump);
-		if (cfg.stats)
+		if (cfg.svc.stats)
 			splice_stats_print(&s, stderr);
 		splice_close_all(&s);
 		exos_close(s.lfd);

@@ -13,6 +13,7 @@
 
 #include "strayd.h"
 #include "app.h"
+#include "app_xok.h"
 
 static const char usage[] =
 	"usage: strayd [--socket PATH] [--rate N] [--burst N] [--stats] [-v]... [--help]\n"
@@ -48,10 +49,8 @@ void stray_log(const struct strayd *d, int level, const char *fmt, ...)
 }
 
 struct stray_cfg {
-	const char *socket;
+	struct app_service_opts svc;
 	double rate, burst;
-	bool stats;
-	int verbose;
 };
 
 static int parse_count(const char *opt, const char *s, double *out)
@@ -67,23 +66,17 @@ static int parse_count(const char *opt, const char *s, double *out)
 static int parse_args(int argc, char **argv, struct stray_cfg *cfg)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
 		{"rate", required_argument, NULL, 'r'},
 		{"burst", required_argument, NULL, 'b'},
-		{"stats", no_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
+		APP_SERVICE_LONGOPTS,
 		{0},
 	};
 	int c;
 
 	cfg->rate = STRAYD_RATE_DEFAULT;
 	cfg->burst = -1;
-	while ((c = getopt_long(argc, argv, "s:r:b:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:b:" APP_SERVICE_SHORTOPTS, opts, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			cfg->socket = optarg;
-			break;
 		case 'r':
 			if (parse_count("--rate", optarg, &cfg->rate))
 				return -EINVAL;
@@ -96,18 +89,9 @@ static int parse_args(int argc, char **argv, struct stray_cfg *cfg)
 				return -EINVAL;
 			}
 			break;
-		case 'S':
-			cfg->stats = true;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
 		default:
-			fputs(usage, stderr);
-			return -EINVAL;
+			if (app_service_opt(c, optarg, usage, &cfg->svc))
+				return -EINVAL;
 		}
 	}
 	if (app_no_operands("strayd", argc, argv, usage))
@@ -149,7 +133,7 @@ static int load_ifaces(struct strayd *d)
 
 		ifc->ifindex = ii->ifindex;
 		ifc->addr = ii->addr;
-		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
+		ifc->mask = app_prefix_mask(ii->prefix_len);
 		ifc->gateway = ii->gateway;
 		ifc->mtu = ii->mtu;
 		memcpy(ifc->mac, ii->mac, ETH_ADDR_LEN);
@@ -166,12 +150,9 @@ static int setup(struct strayd *d, const struct stray_cfg *cfg)
 	struct dpf_filter f;
 	int err;
 
-	err = exos_sys_open(cfg->socket, &d->sys);
-	if (err) {
-		fprintf(stderr, "strayd: cannot reach xokd at %s: %s\n",
-			cfg->socket ? cfg->socket : "the default socket", strerror(-err));
+	err = app_sys_open("strayd", cfg->svc.socket, &d->sys);
+	if (err)
 		return err;
-	}
 	err = load_ifaces(d);
 	if (err) {
 		fprintf(stderr, "strayd: xokd interfaces: %s\n", strerror(-err));
@@ -236,15 +217,9 @@ static int run(struct strayd *d)
 			app_dump = 0;
 			print_stats(d);
 		}
-		err = exos_sys_wait(d->sys, deadline);
-		if (err == -EPIPE) {
-			fprintf(stderr, "strayd: xokd went away\n");
+		err = app_sys_wait("strayd", d->sys, deadline);
+		if (err)
 			return err;
-		}
-		if (err && err != -ETIMEDOUT && err != -EINTR) {
-			fprintf(stderr, "strayd: wait: %s\n", strerror(-err));
-			return err;
-		}
 	}
 	return 0;
 }
@@ -258,7 +233,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &cfg))
 		return 2;
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	d.verbose = cfg.verbose;
+	d.verbose = cfg.svc.verbose;
 	d.rate = cfg.rate;
 	d.burst = cfg.burst;
 	for (int c = 0; c < STRAY_CLASS_NR; c++)
@@ -277,7 +252,7 @@ int main(int argc, char **argv)
 				"rate-limited\n", d.nifs, d.nifs == 1 ? "" : "s", d.filter.id);
 		err = run(&d);
 	}
-	if (cfg.stats)
+	if (cfg.svc.stats)
 		print_stats(&d);
 	exos_sys_close(d.sys); /* xokd removes our filter, ring and regions */
 	return err ? 1 : 0;

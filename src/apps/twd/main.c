@@ -14,6 +14,7 @@
 
 #include "twd.h"
 #include "app.h"
+#include "app_xok.h"
 
 static const char usage[] =
 	"usage: twd [--socket PATH] [--xok-socket PATH] [--msl S] [-v]... [--help]\n"
@@ -222,12 +223,9 @@ static int setup(struct twd_main *m, const char *xok_socket, uint64_t msl)
 	size_t words = TWD_TX_SLOTS * sizeof(uint32_t);
 	int err;
 
-	err = exos_sys_open(xok_socket, &m->sys);
-	if (err) {
-		fprintf(stderr, "twd: cannot reach xokd at %s: %s\n",
-			xok_socket ? xok_socket : "the default socket", strerror(-err));
+	err = app_sys_open("twd", xok_socket, &m->sys);
+	if (err)
 		return err;
-	}
 	err = exos_sys_info(m->sys, &m->info);
 	if (!err)
 		err = exos_ring_create(m->sys, TWD_RING_ENTRY_SIZE, TWD_RING_ENTRIES, &m->ring);

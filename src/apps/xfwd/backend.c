@@ -32,6 +32,31 @@ int backend_parse_addr(const char *s, uint32_t *addr, uint16_t *port)
 	return 0;
 }
 
+int backend_list_append(char **list, const char *more)
+{
+	size_t old = *list ? strlen(*list) : 0, n = strlen(more);
+	char *nl = realloc(*list, old + n + 2);
+
+	if (!nl)
+		return -ENOMEM;
+	if (old)
+		nl[old++] = ',';
+	memcpy(nl + old, more, n + 1);
+	*list = nl;
+	return 0;
+}
+
+int policy_parse(const char *s, enum xfwd_policy *policy)
+{
+	if (!strcmp(s, "rr"))
+		*policy = XFWD_POLICY_RR;
+	else if (!strcmp(s, "hash"))
+		*policy = XFWD_POLICY_HASH;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int backend_parse_list(const char *list, struct xfwd_backends *set)
 {
 	char *copy, *tok, *save = NULL;

@@ -66,6 +66,11 @@ struct xfwd_backends {
 int backend_parse_addr(const char *s, uint32_t *addr, uint16_t *port);
 /* "A:P[,A:P...]" into set->b (allocated); duplicates are -EINVAL. */
 int backend_parse_list(const char *list, struct xfwd_backends *set);
+/* Appends more to the comma-separated list *list (malloc'd; NULL is empty), for a repeated
+ * --backend.  0, or -ENOMEM with *list as it was. */
+int backend_list_append(char **list, const char *more);
+/* "rr" or "hash".  0 or -EINVAL. */
+int policy_parse(const char *s, enum xfwd_policy *policy);
 /* "LO-HI": an aligned power-of-two block of at least 64 ports.  0 or -EINVAL. */
 int ports_parse(const char *s, uint16_t *lo, uint32_t *n);
 /* Allocates every backend's port map for the block [lo, lo + n). */

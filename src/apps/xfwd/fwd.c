@@ -39,6 +39,7 @@
 #include <xok/dpf.h>
 
 #include "xfwd.h"
+#include "app_xok.h"
 
 static struct xok_ring_entry *ring_entry(const struct xfwd *x, uint32_t idx)
 {
@@ -511,15 +512,9 @@ int fwd_run(struct xfwd *x, volatile sig_atomic_t *stop, volatile sig_atomic_t *
 		d = neigh_deadline(x);
 		if (d && (!deadline || d < deadline))
 			deadline = d;
-		err = exos_sys_wait(x->sys, deadline);
-		if (err == -EPIPE) {
-			fprintf(stderr, "xfwd: xokd went away\n");
+		err = app_sys_wait("xfwd", x->sys, deadline);
+		if (err)
 			return err;
-		}
-		if (err && err != -ETIMEDOUT && err != -EINTR) {
-			fprintf(stderr, "xfwd: wait: %s\n", strerror(-err));
-			return err;
-		}
 	}
 	return 0;
 }
@@ -542,7 +537,7 @@ static int fwd_load_ifaces(struct xfwd *x)
 		ifc = &x->ifs[x->nifs++];
 		ifc->ifindex = ii->ifindex;
 		ifc->addr = ii->addr;
-		ifc->mask = ii->prefix_len ? htonl(~0u << (32 - ii->prefix_len)) : 0;
+		ifc->mask = app_prefix_mask(ii->prefix_len);
 		ifc->gateway = ii->gateway;
 		ifc->mtu = ii->mtu ? ii->mtu : ETH_MTU_DEFAULT;
 		ifc->gso_max = (ii->flags & XOK_IFF_TCP_GSO) ? ii->gso_max : 0;
@@ -656,12 +651,9 @@ int fwd_setup(struct xfwd *x)
 	size_t words;
 	int err;
 
-	err = exos_sys_open(x->cfg.socket, &x->sys);
-	if (err) {
-		fprintf(stderr, "xfwd: cannot reach xokd at %s: %s\n",
-			x->cfg.socket ? x->cfg.socket : "the default socket", strerror(-err));
+	err = app_sys_open("xfwd", x->cfg.svc.socket, &x->sys);
+	if (err)
 		return err;
-	}
 	err = fwd_load_ifaces(x);
 	if (err) {
 		fprintf(stderr, "xfwd: xokd interfaces: %s\n", strerror(-err));

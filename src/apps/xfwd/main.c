@@ -90,20 +90,16 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 	    {"listen", required_argument, NULL, 'l'},
 	    {"backend", required_argument, NULL, 'b'},
 	    {"policy", required_argument, NULL, 'p'},
-	    {"socket", required_argument, NULL, 's'},
 	    {"idle", required_argument, NULL, 'i'},
 	    {"linger", required_argument, NULL, 'L'},
 	    {"ports", required_argument, NULL, 'P'},
 	    {"return-filter", required_argument, NULL, 'r'},
 	    {"max-conns", required_argument, NULL, 'm'},
-	    {"stats", no_argument, NULL, 'S'},
 	    {"no-merge", no_argument, NULL, 'M'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
+	    APP_SERVICE_LONGOPTS,
 	    {0},
 	};
 	bool have_listen = false;
-	size_t blen = 0;
 	int c;
 
 	cfg->policy = XFWD_POLICY_RR;
@@ -114,7 +110,8 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 	cfg->max_conns = XFWD_CONNS_DEFAULT;
 	cfg->idle_ns = XFWD_IDLE_S_DEFAULT * 1000000000ull;
 	cfg->linger_ns = XFWD_LINGER_MS_DEFAULT * 1000000ull;
-	while ((c = getopt_long(argc, argv, "l:b:p:s:i:L:P:r:m:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:b:p:i:L:P:r:m:" APP_SERVICE_SHORTOPTS, opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (backend_parse_addr(optarg, &cfg->laddr, &cfg->lport)) {
@@ -123,31 +120,15 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 			}
 			have_listen = true;
 			break;
-		case 'b': {
-			size_t n = strlen(optarg);
-			char *nb = realloc(*backends, blen + n + 2);
-
-			if (!nb)
+		case 'b':
+			if (backend_list_append(backends, optarg))
 				return -ENOMEM;
-			if (blen)
-				nb[blen++] = ',';
-			memcpy(nb + blen, optarg, n + 1);
-			blen += n;
-			*backends = nb;
 			break;
-		}
 		case 'p':
-			if (!strcmp(optarg, "rr")) {
-				cfg->policy = XFWD_POLICY_RR;
-			} else if (!strcmp(optarg, "hash")) {
-				cfg->policy = XFWD_POLICY_HASH;
-			} else {
+			if (policy_parse(optarg, &cfg->policy)) {
 				fprintf(stderr, "xfwd: --policy is rr or hash: %s\n", optarg);
 				return -EINVAL;
 			}
-			break;
-		case 's':
-			cfg->socket = optarg;
 			break;
 		case 'i':
 			if (parse_seconds("--idle", optarg, &cfg->idle_ns))
@@ -188,18 +169,9 @@ static int parse_args(int argc, char **argv, struct xfwd_cfg *cfg, char **backen
 		case 'M':
 			cfg->merge = false;
 			break;
-		case 'S':
-			cfg->stats = true;
-			break;
-		case 'v':
-			cfg->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(0);
 		default:
-			fputs(usage, stderr);
-			return -EINVAL;
+			if (app_service_opt(c, optarg, usage, &cfg->svc))
+				return -EINVAL;
 		}
 	}
 	if (app_no_operands("xfwd", argc, argv, usage))
@@ -222,7 +194,7 @@ int main(int argc, char **argv)
 		free(backends);
 		return 2;
 	}
-	log_level = x.cfg.verbose;
+	log_level = x.cfg.svc.verbose;
 	err = backend_parse_list(backends, &x.be);
 	if (err) {
 		fprintf(stderr,
@@ -253,7 +225,7 @@ int main(int argc, char **argv)
 			x.cfg.port_lo, x.cfg.port_lo + x.cfg.port_n - 1);
 		err = fwd_run(&x, &app_stop, &app_dump);
 	}
-	if (x.cfg.stats)
+	if (x.cfg.svc.stats)
 		stats_print(&x, stderr);
 	fwd_close(&x);
 	backends_free(&x.be);

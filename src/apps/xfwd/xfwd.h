@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <exos/sys.h>
 
+#include "app.h"
 #include "backend.h"
 #include "conn.h"
 #include "merge.h"
@@ -53,7 +54,7 @@ enum xfwd_retfilter {
 };
 
 struct xfwd_cfg {
-	const char *socket;
+	struct app_service_opts svc;
 	uint32_t laddr; /* network order; 0 = every address of xokd's */
 	uint16_t lport; /* network order */
 	enum xfwd_policy policy;
@@ -62,9 +63,7 @@ struct xfwd_cfg {
 	uint32_t port_n;
 	uint32_t max_conns;
 	uint64_t idle_ns, linger_ns;
-	bool stats;
 	bool merge; /* join in-order segments into offload frames (merge.h) */
-	int verbose;
 };
 
 struct xfwd_iface {

@@ -56,6 +56,39 @@ static void test_parse_list(void **state)
 	assert_null(set.b);
 }
 
+/* Repeated --backend options join into one list, in their order. */
+static void test_list_append(void **state)
+{
+	char *list = NULL;
+
+	(void)state;
+	assert_int_equal(backend_list_append(&list, "198.18.1.2:80"), 0);
+	assert_string_equal(list, "198.18.1.2:80");
+	assert_int_equal(backend_list_append(&list, "198.18.1.3:80,198.18.1.4:80"), 0);
+	assert_string_equal(list, "198.18.1.2:80,198.18.1.3:80,198.18.1.4:80");
+	free(list);
+	list = NULL;
+	assert_int_equal(backend_list_append(&list, ""), 0);
+	assert_string_equal(list, "");
+	assert_int_equal(backend_list_append(&list, "198.18.1.2:80"), 0);
+	assert_string_equal(list, "198.18.1.2:80");
+	free(list);
+}
+
+static void test_policy_parse(void **state)
+{
+	enum xfwd_policy p = XFWD_POLICY_RR;
+
+	(void)state;
+	assert_int_equal(policy_parse("hash", &p), 0);
+	assert_int_equal(p, XFWD_POLICY_HASH);
+	assert_int_equal(policy_parse("rr", &p), 0);
+	assert_int_equal(p, XFWD_POLICY_RR);
+	assert_int_equal(policy_parse("RR", &p), -EINVAL);
+	assert_int_equal(policy_parse("", &p), -EINVAL);
+	assert_int_equal(p, XFWD_POLICY_RR);
+}
+
 static void test_ports_parse(void **state)
 {
 	uint16_t lo;
@@ -199,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_addr),	cmocka_unit_test(test_parse_list),
+	    cmocka_unit_test(test_list_append), cmocka_unit_test(test_policy_parse),
 	    cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_round_robin),
 	    cmocka_unit_test(test_hash),	cmocka_unit_test(test_ports),
 	};

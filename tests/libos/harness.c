@@ -6,6 +6,7 @@
 #include "harness.h"
 
 struct harness H;
+void (*h_suite_setup)(void);
 
 static int h_on_accept(struct exos_tcp *l, struct exos_tcp *c, void *arg)
 {
@@ -105,6 +106,8 @@ int h_setup(void **state)
 	o.flags = flags;
 	assert_int_equal(exos_stack_open(&o, &H.s), 0);
 	exos_stack_set_default(H.s);
+	if (h_suite_setup)
+		h_suite_setup();
 	return 0;
 }
 
@@ -225,10 +228,10 @@ void peer_init(struct peer *p, uint16_t lport)
 	p->tsval = 5000;
 }
 
-void peer_send_at(struct peer *p, uint32_t seq, uint8_t flags, const void *data, size_t len)
+/* The peer's segment with its state: options only in a SYN, timestamps when it uses them. */
+static struct forge_tcp peer_segment(struct peer *p, uint32_t seq, uint8_t flags)
 {
-	uint8_t frame[2048];
-	struct forge_tcp f = {
+	return (struct forge_tcp){
 		.saddr = p->ip,
 		.sport = p->port,
 		.dport = p->lport,
@@ -242,10 +245,26 @@ void peer_send_at(struct peer *p, uint32_t seq, uint8_t flags, const void *data,
 		.ts = p->ts,
 		.tsval = p->tsval++,
 		.tsecr = p->ts_recent,
-		.data = data,
-		.len = len,
 	};
+}
 
+void peer_send_at(struct peer *p, uint32_t seq, uint8_t flags, const void *data, size_t len)
+{
+	uint8_t frame[2048];
+	struct forge_tcp f = peer_segment(p, seq, flags);
+
+	f.data = data;
+	f.len = len;
+	h_inject(frame, forge_tcp(frame, &f));
+}
+
+void peer_send_sack(struct peer *p, int nsack, const uint32_t sack[][2])
+{
+	uint8_t frame[256];
+	struct forge_tcp f = peer_segment(p, p->seq, TCP_ACK);
+
+	f.nsack = nsack;
+	memcpy(f.sack, sack, (size_t)nsack * sizeof(f.sack[0]));
 	h_inject(frame, forge_tcp(frame, &f));
 }
 
@@ -272,15 +291,37 @@ void peer_check(struct peer *p, const struct parsed *q, uint8_t flags)
 		p->ts_recent = q->opt.tsval;
 }
 
-struct exos_tcp *h_passive_open(struct peer *p, uint16_t lport, uint32_t flags)
+void h_listen_syn(struct peer *p, uint16_t lport, uint32_t flags, struct parsed *q)
 {
 	struct exos_tcp_opts o = {.sz = sizeof(o), .local_port = lport, .flags = flags};
-	struct parsed q;
 
 	p->lport = lport;
 	assert_int_equal(exos_tcp_listen(H.s, &o, &h_ops, NULL, &H.listener), 0);
 	peer_send(p, TCP_SYN, NULL, 0);
-	h_next(&q);
+	h_next(q);
+}
+
+struct exos_tcp *h_connect_syn(struct peer *p, uint32_t flags, struct parsed *q)
+{
+	struct exos_tcp_opts o = {
+		.sz = sizeof(o),
+		.remote_addr = p->ip,
+		.remote_port = p->port,
+		.flags = flags,
+	};
+	struct exos_tcp *c;
+
+	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
+	h_next(q);
+	p->lport = q->sport;
+	return c;
+}
+
+struct exos_tcp *h_passive_open(struct peer *p, uint16_t lport, uint32_t flags)
+{
+	struct parsed q;
+
+	h_listen_syn(p, lport, flags, &q);
 	peer_check(p, &q, TCP_SYN | TCP_ACK);
 	assert_int_equal(q.ack, p->seq);
 	p->ack = q.seq + 1;
@@ -291,18 +332,9 @@ struct exos_tcp *h_passive_open(struct peer *p, uint16_t lport, uint32_t flags)
 
 struct exos_tcp *h_active_open(struct peer *p, uint32_t flags)
 {
-	struct exos_tcp_opts o = {
-		.sz = sizeof(o),
-		.remote_addr = p->ip,
-		.remote_port = p->port,
-		.flags = flags,
-	};
-	struct exos_tcp *c;
 	struct parsed q;
+	struct exos_tcp *c = h_connect_syn(p, flags, &q);
 
-	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
-	h_next(&q);
-	p->lport = q.sport;
 	peer_check(p, &q, TCP_SYN);
 	p->ack = q.seq + 1;
 	peer_send(p, TCP_SYN | TCP_ACK, NULL, 0);
@@ -318,4 +350,51 @@ void h_abort(struct exos_tcp *c)
 	exos_tcp_abort(c);
 	h_poll();
 	h_drain();
+}
+
+void h_close_to_time_wait(struct peer *p, struct exos_tcp *c)
+{
+	struct parsed q;
+
+	exos_tcp_close(c);
+	h_next(&q);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK | TCP_FIN, NULL, 0);
+	h_next(&q);
+}
+
+void h_close_listener(void)
+{
+	exos_tcp_close(H.listener);
+	H.listener = NULL;
+}
+
+static struct h_conn h_conn;
+
+static int open_conn(void **state, bool sack)
+{
+	peer_init(&h_conn.p, 80);
+	h_conn.p.sack = sack;
+	h_conn.c = h_passive_open(&h_conn.p, 80, 0);
+	*state = &h_conn;
+	return 0;
+}
+
+int h_setup_conn(void **state)
+{
+	h_setup(state);
+	return open_conn(state, true);
+}
+
+int h_setup_conn_nosack(void **state)
+{
+	h_setup(state);
+	return open_conn(state, false);
+}
+
+int h_teardown_conn(void **state)
+{
+	if (H.listener)
+		h_close_listener();
+	return h_teardown(state);
 }

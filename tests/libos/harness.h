@@ -58,6 +58,10 @@ struct peer {
 	uint32_t ts_recent; /* our last TSval */
 };
 
+/* A suite's own preparation, run by every h_setup once the stack is up (e.g. registered
+ * memory for zero-copy sends); NULL for none. */
+extern void (*h_suite_setup)(void);
+
 int h_setup(void **state);
 int h_teardown(void **state);
 void h_poll(void);
@@ -74,16 +78,44 @@ void peer_init(struct peer *p, uint16_t lport);
 /* Sends a segment with the peer's state; SYN/FIN and data advance its seq. */
 void peer_send(struct peer *p, uint8_t flags, const void *data, size_t len);
 void peer_send_at(struct peer *p, uint32_t seq, uint8_t flags, const void *data, size_t len);
+/* A bare ACK at the peer's seq carrying nsack SACK blocks, most recent first (RFC 2018). */
+void peer_send_sack(struct peer *p, int nsack, const uint32_t sack[][2]);
 /* Checks that frame q is a TCP segment to the peer with these flags, and tracks its
  * timestamp. */
 void peer_check(struct peer *p, const struct parsed *q, uint8_t flags);
 
+/* The first half of the handshakes: listening on lport, the peer's SYN sent; and our
+ * connect to the peer, our SYN taken (its port becomes p->lport).  *q is our first frame. */
+void h_listen_syn(struct peer *p, uint16_t lport, uint32_t flags, struct parsed *q);
+struct exos_tcp *h_connect_syn(struct peer *p, uint32_t flags, struct parsed *q);
 /* Opens connections with the default peer (all options): passive (listener on lport,
  * SYN, SYN-ACK, ACK) and active (connect, SYN, SYN-ACK, ACK). */
 struct exos_tcp *h_passive_open(struct peer *p, uint16_t lport, uint32_t flags);
 struct exos_tcp *h_active_open(struct peer *p, uint32_t flags);
 /* Resets a connection from the application side and swallows the RST. */
 void h_abort(struct exos_tcp *c);
+/* We close c first; the peer acknowledges our FIN with its own: TIME_WAIT here. */
+void h_close_to_time_wait(struct peer *p, struct exos_tcp *c);
+/* Closes H.listener before the test ends (h_teardown_conn then leaves it alone). */
+void h_close_listener(void);
+
+/* The fixture of tests that start from an established connection: the default peer's
+ * connection accepted on port 80.  *state is the struct h_conn; h_teardown_conn closes the
+ * listener unless the test did.  The peer without SACK keeps tail loss probes from going
+ * ahead of the RTO. */
+struct h_conn {
+	struct peer p;
+	struct exos_tcp *c;
+};
+int h_setup_conn(void **state);
+int h_setup_conn_nosack(void **state);
+int h_teardown_conn(void **state);
+
+/* Table entries: a test on a fresh stack, and one starting from the fixture's connection. */
+#define H_TEST(fn)	     cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
+#define H_CONN_TEST(fn)	     cmocka_unit_test_setup_teardown(fn, h_setup_conn, h_teardown_conn)
+#define H_CONN_NOSACK_TEST(fn) \
+	cmocka_unit_test_setup_teardown(fn, h_setup_conn_nosack, h_teardown_conn)
 
 void h_stats(struct exos_stack_stats *st);
 

@@ -188,17 +188,9 @@ static void test_time_wait_record(void **state)
 static void test_port_record(void **state)
 {
 	struct twd_rec r;
-	struct peer p;
-	struct parsed q;
+	struct h_conn *conn = *state;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	exos_tcp_close(c);
-	h_next(&q);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
-	h_next(&q);
+	h_close_to_time_wait(&conn->p, conn->c);
 	struct tcp_tw *w = tcp_tw_first(H.s);
 	assert_non_null(w);
 	assert_true(tcp_tw_rec(H.s, w, &r));
@@ -208,7 +200,7 @@ static void test_port_record(void **state)
 	assert_int_equal(r.filter, H.listener->filter_id);
 	assert_memory_equal(&r.cap, &H.listener->filter_cap, sizeof(r.cap));
 	assert_int_equal(r.port_laddr, 0);
-	exos_tcp_close(H.listener);
+	h_close_listener();
 	h_poll();
 	/* the listener gone, nothing delivers the block any more */
 	assert_false(tcp_tw_rec(H.s, w, &r));
@@ -281,26 +273,24 @@ static void test_fin_wait_1_record(void **state)
 static void test_last_ack_record(void **state)
 {
 	struct twd_rec r;
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0); /* the peer closes first */
+	peer_send(p, TCP_ACK | TCP_FIN, NULL, 0); /* the peer closes first */
 	h_next(&q);
 	exos_tcp_close(c);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
 	assert_true(tcp_pcb_rec(c, &r));
 	assert_int_equal(twd_rec_check(&r), 0);
 	assert_int_equal(r.state, EXOS_TCP_LAST_ACK);
 	assert_int_equal(r.flags & TWD_F_PORT, TWD_F_PORT);
-	assert_int_equal(r.rcv_nxt, p.seq);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	assert_int_equal(r.rcv_nxt, p->seq);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0);
 	assert_false(tcp_pcb_rec(c, &r)); /* over */
-	exos_tcp_close(H.listener);
 }
 
 static void test_exit_close_all(void **state)
@@ -392,12 +382,7 @@ static void test_release_ports(void **state)
 
 	(void)state;
 	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	exos_tcp_close(c); /* ... into TIME_WAIT */
-	h_next(&q);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
-	h_next(&q);
+	h_close_to_time_wait(&p, h_passive_open(&p, 80, 0));
 	peer_init(&p2, 80);
 	p2.port = 40001;
 	H.naccepted = 0;
@@ -559,21 +544,13 @@ static void test_listener_close_hands_off(void **state)
 {
 	struct fake_twd ft = {0};
 	struct exos_stack_stats st;
-	struct peer p;
-	struct parsed q;
+	struct h_conn *conn = *state;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	exos_tcp_close(c);
-	h_next(&q);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
-	h_next(&q);
+	h_close_to_time_wait(&conn->p, conn->c);
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 1);
 	fake_twd_start(&ft, 0);
-	exos_tcp_close(H.listener);
+	h_close_listener();
 	fake_twd_stop(&ft);
 	assert_int_equal(ft.got, 1);
 	assert_int_equal(ft.checked_ok, 1);
@@ -715,17 +692,17 @@ static void test_msg_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_time_wait_record, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_port_record, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_wait_1_record, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_last_ack_record, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_exit_close_all, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_exit_sockets, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_release_ports, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_no_twd, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_handoff_to_twd, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_listener_close_hands_off, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_take_port_back, h_setup, h_teardown),
+		H_TEST(test_time_wait_record),
+		H_CONN_TEST(test_port_record),
+		H_TEST(test_fin_wait_1_record),
+		H_CONN_TEST(test_last_ack_record),
+		H_TEST(test_exit_close_all),
+		H_TEST(test_exit_sockets),
+		H_TEST(test_release_ports),
+		H_TEST(test_no_twd),
+		H_TEST(test_handoff_to_twd),
+		H_CONN_TEST(test_listener_close_hands_off),
+		H_TEST(test_take_port_back),
 		cmocka_unit_test(test_rec_check),
 		cmocka_unit_test(test_msg_check),
 	};

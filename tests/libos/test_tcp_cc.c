@@ -10,21 +10,15 @@ static struct exos_region *region;
 static uint8_t *mem;
 #define MEM_SIZE (4u << 20)
 
-static int setup(void **state)
+/* Run by h_setup for every test (h_suite_setup). */
+static void make_mem(void)
 {
-	h_setup(state);
 	assert_int_equal(exos_region_create(exos_stack_sys(H.s), MEM_SIZE, &region), 0);
 	mem = region->base;
 	H.region = region;
 	srand(12345);
 	for (size_t i = 0; i < MEM_SIZE; i++)
 		mem[i] = (uint8_t)rand();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	return h_teardown(state);
 }
 
 /* Sends `n` bytes from mem and returns how many segments went out (dropped here). */
@@ -43,37 +37,31 @@ static int send_and_count(struct exos_tcp *c, size_t n, uint32_t *first_seq)
 	return segs;
 }
 
+/* The peer's duplicate ACK, with one SACK block when nsack is 1. */
 static void dupack(struct peer *p, int nsack, uint32_t s0, uint32_t e0)
 {
-	uint8_t frame[256];
-	struct forge_tcp f = {.saddr = p->ip, .sport = p->port, .dport = p->lport,
-			      .seq = p->seq, .ack = p->ack, .flags = TCP_ACK, .win = p->win,
-			      .wscale = -1, .ts = p->ts, .tsval = p->tsval++,
-			      .tsecr = p->ts_recent, .nsack = nsack};
-	f.sack[0][0] = s0;
-	f.sack[0][1] = e0;
-	h_inject(frame, forge_tcp(frame, &f));
+	const uint32_t sack[1][2] = {{s0, e0}};
+
+	peer_send_sack(p, nsack, sack);
 }
 
 static void test_fast_retransmit_newreno(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	uint32_t s0;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false;
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	int segs = send_and_count(c, 10 * M, &s0);
 	assert_int_equal(segs, 10);
-	/* Segment 0 lost: the peer ACKs segment -1 (p.ack) three more times. */
-	p.ack = s0;
-	dupack(&p, 0, 0, 0);
-	dupack(&p, 0, 0, 0);
+	/* Segment 0 lost: the peer ACKs segment -1 (p->ack) three more times. */
+	p->ack = s0;
+	dupack(p, 0, 0, 0);
+	dupack(p, 0, 0, 0);
 	h_expect_none(); /* limited transmit has no new data to send */
-	dupack(&p, 0, 0, 0);
+	dupack(p, 0, 0, 0);
 	h_next(&q); /* the fast retransmission */
 	assert_int_equal(q.seq, s0);
 	assert_int_equal(q.len, M);
@@ -84,50 +72,41 @@ static void test_fast_retransmit_newreno(void **state)
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.ssthresh, 5 * M);
 	/* A partial ACK (segments 0..4 arrived, 5 lost too): retransmit 5 at once. */
-	p.ack = s0 + 5 * M;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = s0 + 5 * M;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + 5 * M);
 	/* The full ACK ends recovery. */
-	p.ack = s0 + 10 * M;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = s0 + 10 * M;
+	peer_send(p, TCP_ACK, NULL, 0);
 	exos_tcp_info(c, &info);
 	assert_true(info.cwnd <= 5 * M + M);
 	h_drain();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void sack2(struct peer *p, uint32_t s0, uint32_t e0, uint32_t s1, uint32_t e1)
 {
-	uint8_t frame[256];
-	struct forge_tcp f = {.saddr = p->ip, .sport = p->port, .dport = p->lport,
-			      .seq = p->seq, .ack = p->ack, .flags = TCP_ACK, .win = p->win,
-			      .wscale = -1, .ts = true, .tsval = p->tsval++, .tsecr = p->ts_recent,
-			      .nsack = 2};
-	f.sack[0][0] = s0;
-	f.sack[0][1] = e0;
-	f.sack[1][0] = s1;
-	f.sack[1][1] = e1;
-	h_inject(frame, forge_tcp(frame, &f));
+	const uint32_t sack[2][2] = {{s0, e0}, {s1, e1}};
+
+	peer_send_sack(p, 2, sack);
 }
 
 static void test_sack_recovery_retransmits_holes_only(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	uint32_t s0;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 10 * M, &s0), 10);
 	h_advance(1 * MS); /* the round trip */
 	/* Segments 2 and 5 lost.  The SACK of 3: 2 was sent before it - lost (RACK) once a
 	 * quarter of the minimum RTT has passed without it, and fast-retransmitted. */
-	p.ack = s0 + 2 * M;
-	dupack(&p, 1, s0 + 3 * M, s0 + 4 * M);
+	p->ack = s0 + 2 * M;
+	dupack(p, 1, s0 + 3 * M, s0 + 4 * M);
 	h_expect_none();
 	h_advance(250 * 1000);
 	h_next(&q);
@@ -136,32 +115,30 @@ static void test_sack_recovery_retransmits_holes_only(void **state)
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.ssthresh, 4 * M);
-	dupack(&p, 1, s0 + 3 * M, s0 + 5 * M);
+	dupack(p, 1, s0 + 3 * M, s0 + 5 * M);
 	h_expect_none(); /* pipe (8 - 2 SACKed) is above cwnd (4) */
-	sack2(&p, s0 + 6 * M, s0 + 10 * M, s0 + 3 * M, s0 + 5 * M);
+	sack2(p, s0 + 6 * M, s0 + 10 * M, s0 + 3 * M, s0 + 5 * M);
 	/* 5 is lost too; pipe is now 8 - 6 - 1: room for it, and only it. */
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + 5 * M);
 	h_expect_none();
-	p.ack = s0 + 10 * M;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = s0 + 10 * M;
+	peer_send(p, TCP_ACK, NULL, 0);
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.total_retrans, 2);
 	assert_int_equal(info.cwnd, 4 * M); /* recovery over: cwnd = ssthresh */
 	h_drain();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_lost_retransmission(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	uint32_t s0;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	struct exos_tcp_sendreq r = {.data = mem, .len = 30 * M};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
@@ -169,20 +146,20 @@ static void test_lost_retransmission(void **state)
 	s0 = q.seq;
 	h_drain(); /* 10 segments */
 	h_advance(1 * MS);
-	p.ack = s0;
-	dupack(&p, 1, s0 + M, s0 + 2 * M); /* 0 lost: retransmitted */
+	p->ack = s0;
+	dupack(p, 1, s0 + M, s0 + 2 * M); /* 0 lost: retransmitted */
 	h_advance(250 * 1000);
 	h_next(&q);
 	assert_int_equal(q.seq, s0);
 	h_drain();
 	h_advance(1 * MS);
 	/* The SACKs go on; new data goes out as they free the pipe ... */
-	dupack(&p, 1, s0 + M, s0 + 9 * M);
+	dupack(p, 1, s0 + M, s0 + 9 * M);
 	h_drain();
 	h_advance(1 * MS);
 	/* ... and when data sent after the retransmission is SACKed while 0 is still
 	 * missing, the retransmission was lost too: again (no RTO needed). */
-	dupack(&p, 1, s0 + M, s0 + 11 * M);
+	dupack(p, 1, s0 + M, s0 + 11 * M);
 	bool again = false;
 	while (h_try_next(&q))
 		again |= q.seq == s0;
@@ -191,46 +168,40 @@ static void test_lost_retransmission(void **state)
 	h_stats(&st);
 	assert_int_equal(st.tcp_rto_fired, 0);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_limited_transmit(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	uint32_t s0;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false;
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 10 * M, &s0), 10);
 	struct exos_tcp_sendreq r = {.data = mem + 10 * M, .len = 4 * M};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_expect_none(); /* cwnd full */
-	p.ack = s0;
-	dupack(&p, 0, 0, 0);
+	p->ack = s0;
+	dupack(p, 0, 0, 0);
 	h_next(&q); /* RFC 3042: one new segment per duplicate ACK */
 	assert_int_equal(q.seq, s0 + 10 * M);
-	dupack(&p, 0, 0, 0);
+	dupack(p, 0, 0, 0);
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + 11 * M);
 	h_drain();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_rto_goes_back(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	uint32_t s0;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false;
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	const uint32_t M = 1448;
 	assert_int_equal(send_and_count(c, 4 * M, &s0), 4);
 	struct exos_tcp_info info;
@@ -239,8 +210,8 @@ static void test_rto_goes_back(void **state)
 	h_next(&q);
 	assert_int_equal(q.seq, s0); /* RTO: the first segment, one (cwnd 1) */
 	h_expect_none();
-	p.ack = s0 + M;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = s0 + M;
+	peer_send(p, TCP_ACK, NULL, 0);
 	/* Slow start from one segment, everything outstanding resent in order. */
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + M);
@@ -248,7 +219,6 @@ static void test_rto_goes_back(void **state)
 	assert_int_equal(q.seq, s0 + 2 * M);
 	h_expect_none();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* ---- a lossy link ---- */
@@ -418,13 +388,11 @@ static void test_bulk_receive_lossy(void **state)
 {
 	const size_t total = 2u << 20, M = 1448;
 	const unsigned loss = 5;
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
-
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	uint32_t iss = p.seq;
+	uint32_t iss = p->seq;
 	uint8_t *sacked = calloc(1, total / M + 1);
 	uint32_t una = iss, nxt = iss;
 	uint32_t wnd = 65535u << 7; /* from its SYN-ACK */
@@ -437,10 +405,10 @@ static void test_bulk_receive_lossy(void **state)
 		for (int k = 0; k < 32 && nxt - iss < total && nxt - una < wnd; k++) {
 			size_t off = nxt - iss, n = MIN(M, total - off);
 			if (!chance(loss)) {
-				p.seq = nxt;
-				peer_send_at(&p, nxt, TCP_ACK, mem + off, n);
+				p->seq = nxt;
+				peer_send_at(p, nxt, TCP_ACK, mem + off, n);
 				if (chance(1))
-					peer_send_at(&p, nxt, TCP_ACK, mem + off, n);
+					peer_send_at(p, nxt, TCP_ACK, mem + off, n);
 			}
 			nxt += (uint32_t)n;
 		}
@@ -449,7 +417,7 @@ static void test_bulk_receive_lossy(void **state)
 			for (uint32_t s = una; s != nxt;) {
 				size_t off = s - iss, n = MIN(M, total - off);
 				if (!sacked[off / M] && !chance(loss))
-					peer_send_at(&p, s, TCP_ACK, mem + off, n);
+					peer_send_at(p, s, TCP_ACK, mem + off, n);
 				s += (uint32_t)n;
 			}
 			last_progress = fake_time();
@@ -459,7 +427,7 @@ static void test_bulk_receive_lossy(void **state)
 			if (chance(loss))
 				continue;
 			if (q.opt.ts)
-				p.ts_recent = q.opt.tsval;
+				p->ts_recent = q.opt.tsval;
 			if (SEQ_GT(q.ack, una)) {
 				una = q.ack;
 				last_progress = fake_time();
@@ -484,21 +452,20 @@ static void test_bulk_receive_lossy(void **state)
 	free(sacked);
 	h_drain();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fast_retransmit_newreno, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sack_recovery_retransmits_holes_only, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_lost_retransmission, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limited_transmit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rto_goes_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bulk_send_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bulk_send_lossy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bulk_receive_lossy, setup, teardown),
+		H_CONN_NOSACK_TEST(test_fast_retransmit_newreno),
+		H_CONN_TEST(test_sack_recovery_retransmits_holes_only),
+		H_CONN_TEST(test_lost_retransmission),
+		H_CONN_NOSACK_TEST(test_limited_transmit),
+		H_CONN_NOSACK_TEST(test_rto_goes_back),
+		H_TEST(test_bulk_send_clean),
+		H_TEST(test_bulk_send_lossy),
+		H_CONN_TEST(test_bulk_receive_lossy),
 	};
+	h_suite_setup = make_mem;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,15 +17,12 @@ static void fill_pattern(void)
 
 static void test_passive_open_all_options(void **state)
 {
-	struct exos_tcp_opts o = {.sz = sizeof(o), .local_port = 80};
 	struct peer p;
 	struct parsed q;
 
 	(void)state;
 	peer_init(&p, 80);
-	assert_int_equal(exos_tcp_listen(H.s, &o, &h_ops, NULL, &H.listener), 0);
-	peer_send(&p, TCP_SYN, NULL, 0);
-	h_next(&q);
+	h_listen_syn(&p, 80, 0, &q);
 	peer_check(&p, &q, TCP_SYN | TCP_ACK);
 	assert_int_equal(q.ack, p.seq);
 	assert_int_equal(q.opt.mss, 1460);
@@ -57,7 +54,6 @@ struct syn_case {
 
 static void syn_variant(const struct syn_case *sc)
 {
-	struct exos_tcp_opts o = {.sz = sizeof(o), .local_port = 81};
 	struct peer p;
 	struct parsed q;
 
@@ -66,9 +62,7 @@ static void syn_variant(const struct syn_case *sc)
 	p.wscale = sc->ws ? 3 : -1;
 	p.ts = sc->ts;
 	p.sack = sc->sack;
-	assert_int_equal(exos_tcp_listen(H.s, &o, &h_ops, NULL, &H.listener), 0);
-	peer_send(&p, TCP_SYN, NULL, 0);
-	h_next(&q);
+	h_listen_syn(&p, 81, 0, &q);
 	peer_check(&p, &q, TCP_SYN | TCP_ACK);
 	assert_int_equal(q.opt.mss, 1460); /* we always announce ours */
 	assert_int_equal(q.opt.ts, sc->ts);
@@ -155,18 +149,13 @@ static void send_request(struct exos_tcp *c)
 
 static void test_active_open_ack_merged(void **state)
 {
-	struct exos_tcp_opts o = {
-		.sz = sizeof(o), .remote_addr = ip4(PEER_IP), .remote_port = 40000};
-	struct exos_tcp *c;
 	struct peer p;
 	struct parsed q;
 
 	(void)state;
 	peer_init(&p, 0);
 	H.on_connected_hook = send_request;
-	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
-	h_next(&q);
-	p.lport = q.sport;
+	struct exos_tcp *c = h_connect_syn(&p, 0, &q);
 	p.ack = q.seq + 1;
 	peer_send(&p, TCP_SYN | TCP_ACK, NULL, 0);
 	h_next(&q);
@@ -217,17 +206,12 @@ static void test_simultaneous_open(void **state)
 
 static void test_connect_refused(void **state)
 {
-	struct exos_tcp_opts o = {
-		.sz = sizeof(o), .remote_addr = ip4(PEER_IP), .remote_port = 40000};
-	struct exos_tcp *c;
 	struct peer p;
 	struct parsed q;
 
 	(void)state;
 	peer_init(&p, 0);
-	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
-	h_next(&q);
-	p.lport = q.sport;
+	h_connect_syn(&p, 0, &q);
 	/* A RST whose ACK does not acknowledge our SYN is ignored ... */
 	p.ack = q.seq + 7;
 	peer_send(&p, TCP_RST | TCP_ACK, NULL, 0);
@@ -295,14 +279,13 @@ static void test_listen_backlog(void **state)
 
 static void test_data_in_place_and_delayed_ack(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
 	fill_pattern();
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	peer_send(&p, TCP_ACK | TCP_PSH, pattern, 100);
+	peer_send(p, TCP_ACK | TCP_PSH, pattern, 100);
 	assert_int_equal(H.rxlen, 100);
 	assert_memory_equal(H.rx, pattern, 100);
 	h_expect_none(); /* one segment: the ACK is delayed */
@@ -310,39 +293,37 @@ static void test_data_in_place_and_delayed_ack(void **state)
 	h_expect_none();
 	h_advance(2 * MS);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
 	/* Two full segments: ACK at once. */
-	peer_send(&p, TCP_ACK, pattern + 100, 1448);
+	peer_send(p, TCP_ACK, pattern + 100, 1448);
 	h_expect_none();
-	peer_send(&p, TCP_ACK, pattern + 1548, 1448);
+	peer_send(p, TCP_ACK, pattern + 1548, 1448);
 	h_next(&q);
-	assert_int_equal(q.ack, p.seq);
+	assert_int_equal(q.ack, p->seq);
 	assert_int_equal(H.rxlen, 100 + 2 * 1448);
 	assert_memory_equal(H.rx, pattern, H.rxlen);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_out_of_order_and_sack(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
 	fill_pattern();
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	uint32_t base = p.seq;
+	uint32_t base = p->seq;
 	/* Segments 2 and 4 arrive before 1 and 3. */
-	peer_send_at(&p, base + 1000, TCP_ACK, pattern + 1000, 1000);
+	peer_send_at(p, base + 1000, TCP_ACK, pattern + 1000, 1000);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	assert_int_equal(q.ack, base);
 	assert_int_equal(q.opt.nsack, 1);
 	assert_int_equal(q.opt.sack[0][0], base + 1000);
 	assert_int_equal(q.opt.sack[0][1], base + 2000);
-	peer_send_at(&p, base + 3000, TCP_ACK, pattern + 3000, 1000);
+	peer_send_at(p, base + 3000, TCP_ACK, pattern + 3000, 1000);
 	h_next(&q);
 	assert_int_equal(q.ack, base);
 	assert_int_equal(q.opt.nsack, 2);
@@ -351,67 +332,63 @@ static void test_out_of_order_and_sack(void **state)
 	assert_int_equal(q.opt.sack[1][0], base + 1000);
 	assert_int_equal(H.rxlen, 0);
 	/* A duplicate of an out-of-order segment changes nothing but is ACKed. */
-	peer_send_at(&p, base + 3000, TCP_ACK, pattern + 3000, 1000);
+	peer_send_at(p, base + 3000, TCP_ACK, pattern + 3000, 1000);
 	h_next(&q);
 	assert_int_equal(q.ack, base);
 	/* 1 fills the first hole: 1 and 2 are delivered, ACK at once. */
-	peer_send_at(&p, base, TCP_ACK, pattern, 1000);
+	peer_send_at(p, base, TCP_ACK, pattern, 1000);
 	h_next(&q);
 	assert_int_equal(q.ack, base + 2000);
 	assert_int_equal(q.opt.nsack, 1);
 	assert_int_equal(q.opt.sack[0][0], base + 3000);
 	assert_int_equal(H.rxlen, 2000);
 	/* 3 overlapping 2 and 4 partially. */
-	peer_send_at(&p, base + 1500, TCP_ACK, pattern + 1500, 1700);
+	peer_send_at(p, base + 1500, TCP_ACK, pattern + 1500, 1700);
 	h_next(&q);
 	assert_int_equal(q.ack, base + 4000);
 	assert_int_equal(q.opt.nsack, 0);
 	assert_int_equal(H.rxlen, 4000);
 	assert_memory_equal(H.rx, pattern, 4000);
-	p.seq = base + 4000;
+	p->seq = base + 4000;
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.bufs_inuse, 0); /* everything delivered, buffers back */
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_duplicate_segment(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
 	fill_pattern();
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	uint32_t base = p.seq;
-	peer_send(&p, TCP_ACK, pattern, 500);
+	uint32_t base = p->seq;
+	peer_send(p, TCP_ACK, pattern, 500);
 	h_advance(50 * MS);
 	h_next(&q); /* delayed ACK */
-	peer_send_at(&p, base, TCP_ACK, pattern, 500); /* retransmitted: old */
+	peer_send_at(p, base, TCP_ACK, pattern, 500); /* retransmitted: old */
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	assert_int_equal(q.ack, base + 500);
 	assert_int_equal(H.rxlen, 500); /* not delivered twice */
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.tcp_dup_in, 1);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_partial_consume(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
 	fill_pattern();
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	H.consume = 300;
-	peer_send(&p, TCP_ACK, pattern, 1000);
+	peer_send(p, TCP_ACK, pattern, 1000);
 	assert_int_equal(H.rxlen, 300);
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
@@ -422,83 +399,75 @@ static void test_partial_consume(void **state)
 	assert_memory_equal(H.rx, pattern, 1000);
 	/* Kept data is offered first when more arrives. */
 	H.consume = 0;
-	peer_send(&p, TCP_ACK, pattern + 1000, 100);
+	peer_send(p, TCP_ACK, pattern + 1000, 100);
 	H.consume = SIZE_MAX;
-	peer_send(&p, TCP_ACK, pattern + 1100, 100);
+	peer_send(p, TCP_ACK, pattern + 1100, 100);
 	assert_int_equal(H.rxlen, 1200);
 	assert_memory_equal(H.rx, pattern, 1200);
 	h_drain();
 	(void)q;
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* ---- RST ---- */
 
 static void test_rst_exact_in_window_out_of_window(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	/* Out of window: silently dropped. */
-	peer_send_at(&p, p.seq + 100000000u, TCP_RST, NULL, 0);
+	peer_send_at(p, p->seq + 100000000u, TCP_RST, NULL, 0);
 	h_expect_none();
 	assert_int_equal(H.errors, 0);
 	/* In window, not exact: a challenge ACK (RFC 5961), the connection lives. */
-	peer_send_at(&p, p.seq + 10, TCP_RST, NULL, 0);
+	peer_send_at(p, p->seq + 10, TCP_RST, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
 	assert_int_equal(H.errors, 0);
 	/* A SYN in a synchronized state: challenge ACK too. */
-	peer_send_at(&p, p.seq + 10, TCP_SYN, NULL, 0);
+	peer_send_at(p, p->seq + 10, TCP_SYN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	assert_int_equal(H.errors, 0);
 	/* Exact: reset. */
-	peer_send_at(&p, p.seq, TCP_RST, NULL, 0);
+	peer_send_at(p, p->seq, TCP_RST, NULL, 0);
 	h_expect_none();
 	assert_int_equal(H.errors, 1);
 	assert_int_equal(H.last_err, -ECONNRESET);
 	h_poll();
 	assert_int_equal(H.freed, 1);
-	(void)c;
-	exos_tcp_close(H.listener);
 }
 
 static void test_paws(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	p.tsval -= 100; /* an old timestamp: a wrapped duplicate */
-	peer_send(&p, TCP_ACK, "old", 3);
+	p->tsval -= 100; /* an old timestamp: a wrapped duplicate */
+	peer_send(p, TCP_ACK, "old", 3);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq - 3);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq - 3);
 	assert_int_equal(H.rxlen, 0);
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.tcp_paws_drop, 1);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_bad_checksum_dropped(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	uint8_t frame[256];
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	struct forge_tcp f = {.sport = p.port, .dport = 80, .seq = p.seq, .ack = p.ack,
+	struct forge_tcp f = {.sport = p->port, .dport = 80, .seq = p->seq, .ack = p->ack,
 			      .flags = TCP_ACK, .win = 1000, .wscale = -1, .data = "abc",
 			      .len = 3, .bad_csum = true};
 	h_inject(frame, forge_tcp(frame, &f));
@@ -507,65 +476,61 @@ static void test_bad_checksum_dropped(void **state)
 	h_stats(&st);
 	assert_int_equal(st.rx_drop_csum, 1);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* ---- FIN, both orders; TIME_WAIT ---- */
 
 static void test_peer_closes_first(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	peer_send(&p, TCP_ACK | TCP_FIN, "bye", 3);
+	peer_send(p, TCP_ACK | TCP_FIN, "bye", 3);
 	assert_int_equal(H.rxlen, 3);
 	assert_int_equal(H.closed, 1);
 	h_next(&q); /* FIN is ACKed at once */
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.state, EXOS_TCP_CLOSE_WAIT);
 	/* Our close: FIN, LAST_ACK; the peer's ACK ends it (no TIME_WAIT on this side). */
 	assert_int_equal(exos_tcp_close(c), 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_poll();
 	assert_int_equal(H.freed, 1);
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 0);
-	exos_tcp_close(H.listener);
 }
 
 static void test_we_close_first_time_wait(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	assert_int_equal(exos_tcp_shutdown(c), 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0); /* FIN_WAIT_2 */
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0); /* FIN_WAIT_2 */
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.state, EXOS_TCP_FIN_WAIT_2);
 	/* Data still arrives in FIN_WAIT_2. */
-	peer_send(&p, TCP_ACK, "late", 4);
+	peer_send(p, TCP_ACK, "late", 4);
 	assert_int_equal(H.rxlen, 4);
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	peer_send(p, TCP_ACK | TCP_FIN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
 	assert_int_equal(H.closed, 1);
 	h_poll();
 	assert_int_equal(H.freed, 1); /* the PCB is gone ... */
@@ -574,11 +539,11 @@ static void test_we_close_first_time_wait(void **state)
 	assert_int_equal(st.tcp_tw_inuse, 1); /* ... a compact block remains */
 	assert_int_equal(st.tcp_pcbs_inuse, 1); /* the listener */
 	/* A retransmitted FIN is ACKed again. */
-	peer_send_at(&p, p.seq - 1, TCP_ACK | TCP_FIN, NULL, 0);
+	peer_send_at(p, p->seq - 1, TCP_ACK | TCP_FIN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.ack, p.seq);
-	assert_int_equal(q.seq, p.ack);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
+	assert_int_equal(q.seq, p->ack);
 	assert_true(q.opt.ts);
 	/* 2 MSL later it is gone. */
 	h_advance(59 * SEC);
@@ -587,143 +552,127 @@ static void test_we_close_first_time_wait(void **state)
 	h_advance(2 * SEC);
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 0);
-	exos_tcp_close(H.listener);
 }
 
 static void test_simultaneous_close(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	exos_tcp_shutdown(c);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
 	uint32_t our_fin = q.seq;
 	/* The peer's FIN crosses ours, not acknowledging it. */
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	peer_send(p, TCP_ACK | TCP_FIN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.state, EXOS_TCP_CLOSING);
-	p.ack = our_fin + 1;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = our_fin + 1;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_poll();
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 1);
 	assert_int_equal(H.freed, 1); /* done: the handle is gone */
-	exos_tcp_close(H.listener);
 }
 
 static void test_fin_out_of_order(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
 	fill_pattern();
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	uint32_t base = p.seq;
-	peer_send_at(&p, base + 100, TCP_ACK | TCP_FIN, pattern + 100, 100);
+	uint32_t base = p->seq;
+	peer_send_at(p, base + 100, TCP_ACK | TCP_FIN, pattern + 100, 100);
 	h_next(&q);
 	assert_int_equal(q.ack, base);
 	assert_int_equal(H.closed, 0);
-	peer_send_at(&p, base, TCP_ACK, pattern, 100);
+	peer_send_at(p, base, TCP_ACK, pattern, 100);
 	h_next(&q);
 	assert_int_equal(q.ack, base + 201);
 	assert_int_equal(H.rxlen, 200);
 	assert_int_equal(H.closed, 1);
-	p.seq = base + 201;
+	p->seq = base + 201;
 	exos_tcp_close(c);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0);
-	exos_tcp_close(H.listener);
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0);
 }
 
 static void test_data_after_close_resets(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	exos_tcp_close(c);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_FIN);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, "more", 4);
+	peer_check(p, &q, TCP_ACK | TCP_FIN);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, "more", 4);
 	h_next(&q);
 	assert_true(q.flags & TCP_RST);
 	h_poll();
 	assert_int_equal(H.freed, 1);
-	exos_tcp_close(H.listener);
 }
 
 static void test_time_wait_new_syn(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	exos_tcp_close(c);
-	h_next(&q);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
-	h_next(&q);
+	h_close_to_time_wait(p, conn->c);
 	struct exos_stack_stats st;
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 1);
 	/* A new SYN with a higher sequence number reopens the 4-tuple (RFC 6191). */
-	p.seq += 100000;
+	p->seq += 100000;
 	H.naccepted = 0;
-	peer_send(&p, TCP_SYN, NULL, 0);
+	peer_send(p, TCP_SYN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_SYN | TCP_ACK);
+	peer_check(p, &q, TCP_SYN | TCP_ACK);
 	h_stats(&st);
 	assert_int_equal(st.tcp_tw_inuse, 0);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0);
 	assert_int_equal(H.naccepted, 1);
 	h_abort(H.accepted[0]);
-	exos_tcp_close(H.listener);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_passive_open_all_options, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_syn_option_variants, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_active_open, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_active_open_ack_merged, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_simultaneous_open, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_connect_refused, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_listen_no_pcb_rst, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_listen_backlog, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_data_in_place_and_delayed_ack, h_setup,
-						h_teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_order_and_sack, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_segment, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_partial_consume, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_exact_in_window_out_of_window, h_setup,
-						h_teardown),
-		cmocka_unit_test_setup_teardown(test_paws, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_checksum_dropped, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_peer_closes_first, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_we_close_first_time_wait, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_simultaneous_close, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_out_of_order, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_data_after_close_resets, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_time_wait_new_syn, h_setup, h_teardown),
+		H_TEST(test_passive_open_all_options),
+		H_TEST(test_syn_option_variants),
+		H_TEST(test_active_open),
+		H_TEST(test_active_open_ack_merged),
+		H_TEST(test_simultaneous_open),
+		H_TEST(test_connect_refused),
+		H_TEST(test_listen_no_pcb_rst),
+		H_TEST(test_listen_backlog),
+		H_CONN_TEST(test_data_in_place_and_delayed_ack),
+		H_CONN_TEST(test_out_of_order_and_sack),
+		H_CONN_TEST(test_duplicate_segment),
+		H_CONN_TEST(test_partial_consume),
+		H_CONN_TEST(test_rst_exact_in_window_out_of_window),
+		H_CONN_TEST(test_paws),
+		H_CONN_TEST(test_bad_checksum_dropped),
+		H_CONN_TEST(test_peer_closes_first),
+		H_CONN_TEST(test_we_close_first_time_wait),
+		H_CONN_TEST(test_simultaneous_close),
+		H_CONN_TEST(test_fin_out_of_order),
+		H_CONN_TEST(test_data_after_close_resets),
+		H_CONN_TEST(test_time_wait_new_syn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,26 +12,20 @@ static struct exos_region *region;
 static uint8_t *mem;
 #define MEM_SIZE (1u << 20)
 
-static int setup(void **state)
+/* Run by h_setup for every test (h_suite_setup). */
+static void make_mem(void)
 {
-	h_setup(state);
 	assert_int_equal(exos_region_create(exos_stack_sys(H.s), MEM_SIZE, &region), 0);
 	mem = region->base;
 	H.region = region;
 	for (size_t i = 0; i < MEM_SIZE; i++)
 		mem[i] = (uint8_t)(i * 13 + (i >> 9));
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	return h_teardown(state);
 }
 
 static int setup_gso(void **state)
 {
 	fake_set_gso(true);
-	return setup(state);
+	return h_setup(state);
 }
 
 static int teardown_gso(void **state)
@@ -41,8 +35,10 @@ static int teardown_gso(void **state)
 	fake_get_stats(&fs);
 	assert_int_equal(fs.xmit_bad_gso, 0);
 	fake_set_gso(false);
-	return teardown(state);
+	return h_teardown(state);
 }
+
+#define GSO_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_gso, teardown_gso)
 
 /* Receives `n` segments and returns the bytes, checking sequence continuity. */
 static size_t collect(struct peer *p, uint8_t *out, int n, uint32_t *seq, uint16_t mss)
@@ -64,23 +60,22 @@ static size_t collect(struct peer *p, uint8_t *out, int n, uint32_t *seq, uint16
 
 static void test_segmentation_and_cwnd(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	uint8_t got[65536];
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 30000, .cookie = (void *)1};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	/* Initial window: 10 segments of 1448 (MSS 1460 less timestamps). */
 	assert_int_equal(fake_tx_count(), 10);
-	uint32_t seq = p.ack;
-	size_t n = collect(&p, got, 10, &seq, 1448);
+	uint32_t seq = p->ack;
+	size_t n = collect(p, got, 10, &seq, 1448);
 	assert_int_equal(n, 14480);
 	assert_memory_equal(got, mem, n);
 	/* An ACK for everything: slow start doubles the window. */
-	p.ack = seq;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = seq;
+	peer_send(p, TCP_ACK, NULL, 0);
 	size_t more = fake_tx_count();
 	assert_true(more >= 10);
 	struct parsed q;
@@ -96,23 +91,21 @@ static void test_segmentation_and_cwnd(void **state)
 	assert_int_equal(total, 30000);
 	/* on_sent only once everything is acknowledged. */
 	assert_int_equal(H.sent_calls, 0);
-	p.ack = seq;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = seq;
+	peer_send(p, TCP_ACK, NULL, 0);
 	assert_int_equal(H.sent_calls, 1);
 	assert_int_equal(H.sent_bytes, 30000);
 	assert_ptr_equal(H.last_cookie, (void *)1);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_unregistered_memory_rejected(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	static char heap_buf[100];
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = heap_buf, .len = sizeof(heap_buf)};
 	assert_int_equal(exos_tcp_send(c, &r, 1), -EFAULT);
 	/* ... unless copied. */
@@ -121,23 +114,20 @@ static void test_unregistered_memory_rejected(void **state)
 	struct parsed q;
 	h_next(&q);
 	assert_int_equal(q.len, 100);
-	p.ack = q.seq + 100;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = q.seq + 100;
+	peer_send(p, TCP_ACK, NULL, 0);
 	assert_int_equal(H.sent_calls, 1);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_precomputed_checksums(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	uint16_t sums[64];
 	const uint32_t B = 1448;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false; /* no loss probes: the RTO retransmits from snd_una */
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	uint32_t len = 20000;
 	for (uint32_t i = 0; i * B < len; i++)
 		sums[i] = exos_cksum_block(mem + i * B, MIN(B, len - i * B));
@@ -156,32 +146,29 @@ static void test_precomputed_checksums(void **state)
 		assert_int_equal(parse_frame(f.data, f.len, &q), 0);
 		if (!q.csum_ok) {
 			bad++;
-			assert_int_equal(q.seq, p.ack + 3 * B);
+			assert_int_equal(q.seq, p->ack + 3 * B);
 		}
 	}
 	assert_int_equal(bad, 1);
 	sums[3] ^= 0x0101;
 	/* Retransmissions of ranges that do not start on a block (after a partial ACK) mix
 	 * precomputed and computed sums. */
-	p.ack += 1000;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack += 1000;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_drain();
 	h_advance(1100 * MS); /* RTO: retransmit from snd_una, unaligned */
 	struct parsed q;
 	h_next(&q); /* verified */
-	assert_int_equal(q.seq, p.ack);
+	assert_int_equal(q.seq, p->ack);
 	assert_memory_equal(q.payload, mem + 1000, q.len);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_odd_offsets_checksums(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct exos_tcp *c = conn->c;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	/* Several small requests at odd addresses and lengths in one segment. */
 	struct exos_tcp_sendreq r[5] = {
 		{.data = mem + 1, .len = 3, .flags = EXOS_TCP_SEND_MORE},
@@ -198,53 +185,49 @@ static void test_odd_offsets_checksums(void **state)
 	assert_memory_equal(q.payload + 3, mem + 101, 7);
 	assert_memory_equal(q.payload + 21, mem + 4001, 5);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_fin_on_last_segment(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 2000, .flags = EXOS_TCP_SEND_FIN};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	assert_int_equal(q.len, 1448);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK | TCP_PSH | TCP_FIN);
+	peer_check(p, &q, TCP_ACK | TCP_PSH | TCP_FIN);
 	assert_int_equal(q.len, 552);
 	h_expect_none(); /* no separate FIN */
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.state, EXOS_TCP_FIN_WAIT_1);
 	assert_int_equal(exos_tcp_send(c, &r, 1), -EPIPE);
-	p.ack = q.seq + q.len + 1;
-	peer_send(&p, TCP_ACK | TCP_FIN, NULL, 0);
+	p->ack = q.seq + q.len + 1;
+	peer_send(p, TCP_ACK | TCP_FIN, NULL, 0);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	h_poll();
 	assert_int_equal(H.sent_calls, 1);
-	exos_tcp_close(H.listener);
 }
 
 static void test_on_sent_waits_for_completion(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	fake_hold_completions(true);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 500, .cookie = (void *)7};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
-	p.ack = q.seq + 500;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = q.seq + 500;
+	peer_send(p, TCP_ACK, NULL, 0);
 	/* Acknowledged, but xokd has not reported the frame gone: still referenced. */
 	assert_int_equal(H.sent_calls, 0);
 	fake_complete_all();
@@ -253,29 +236,26 @@ static void test_on_sent_waits_for_completion(void **state)
 	assert_ptr_equal(H.last_cookie, (void *)7);
 	fake_hold_completions(false);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_abort_reports_outstanding(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r[2] = {{.data = mem, .len = 1000, .cookie = (void *)1},
 					{.data = mem + 1000, .len = 1000, .cookie = (void *)2}};
 	assert_int_equal(exos_tcp_send(c, r, 2), 0);
 	h_drain();
-	p.ack += 500;
-	peer_send(&p, TCP_ACK, NULL, 0);
-	peer_send_at(&p, p.seq, TCP_RST, NULL, 0);
+	p->ack += 500;
+	peer_send(p, TCP_ACK, NULL, 0);
+	peer_send_at(p, p->seq, TCP_RST, NULL, 0);
 	assert_int_equal(H.errors, 1);
 	h_poll();
 	assert_int_equal(H.sent_calls, 2);
 	assert_int_equal(H.sent_bytes, 500); /* 500 of the first, none of the second */
 	assert_int_equal(H.freed, 1);
-	exos_tcp_close(H.listener);
 }
 
 static void test_peer_window_scaling(void **state)
@@ -300,34 +280,31 @@ static void test_peer_window_scaling(void **state)
 
 static void test_our_window_scaled(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	peer_send(&p, TCP_ACK, "a", 1);
-	peer_send(&p, TCP_ACK, "b", 1);
+	peer_send(p, TCP_ACK, "a", 1);
+	peer_send(p, TCP_ACK, "b", 1);
 	h_next(&q);
 	struct exos_tcp_info info;
 	exos_tcp_info(c, &info);
 	assert_true(info.rcv_wscale >= 6);
 	assert_int_equal((uint32_t)q.win << info.rcv_wscale, (4u << 20));
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_zero_window_probe(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 3000};
-	p.win = 0;
-	peer_send(&p, TCP_ACK, NULL, 0); /* the peer closes its window */
+	p->win = 0;
+	peer_send(p, TCP_ACK, NULL, 0); /* the peer closes its window */
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_expect_none();
 	/* Probes: an old sequence number, no data; backed off each time. */
@@ -338,10 +315,10 @@ static void test_zero_window_probe(void **state)
 	h_expect_none();
 	h_advance(2 * MS);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
-	assert_int_equal(q.seq, p.ack - 1);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.seq, p->ack - 1);
 	assert_int_equal(q.len, 0);
-	peer_send(&p, TCP_ACK, NULL, 0); /* still zero */
+	peer_send(p, TCP_ACK, NULL, 0); /* still zero */
 	h_advance(2 * rto - 2 * MS);
 	h_expect_none();
 	h_advance(2 * MS);
@@ -351,14 +328,13 @@ static void test_zero_window_probe(void **state)
 	h_stats(&st);
 	assert_int_equal(st.tcp_persist_probes, 2);
 	/* The window opens: data flows. */
-	p.win = 512; /* scaled by 7: 64 KiB */
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->win = 512; /* scaled by 7: 64 KiB */
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_next(&q);
-	assert_int_equal(q.seq, p.ack);
+	assert_int_equal(q.seq, p->ack);
 	assert_int_equal(q.len, 1448);
 	h_drain();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_nagle(void **state)
@@ -388,12 +364,10 @@ static void test_nagle(void **state)
 
 static void test_send_more_holds_partial(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = mem, .len = 100, .flags = EXOS_TCP_SEND_MORE};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_expect_none();
@@ -401,7 +375,6 @@ static void test_send_more_holds_partial(void **state)
 	h_next(&q);
 	assert_int_equal(q.len, 100);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* Cheetah: hold the ACK of the request; the response carries it. */
@@ -414,39 +387,37 @@ static void hold_and_reply_later(struct exos_tcp *c, const void *d, size_t n)
 
 static void test_ack_hold(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	H.on_data_hook = hold_and_reply_later;
 	/* Even two segments (which would be ACKed at once) are held. */
-	peer_send(&p, TCP_ACK, mem, 1448);
-	peer_send(&p, TCP_ACK, mem, 1448);
+	peer_send(p, TCP_ACK, mem, 1448);
+	peer_send(p, TCP_ACK, mem, 1448);
 	h_advance(50 * MS);
 	h_expect_none();
 	/* The response carries the ACK. */
 	struct exos_tcp_sendreq r = {.data = mem, .len = 100};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
-	assert_int_equal(q.ack, p.seq);
+	assert_int_equal(q.ack, p->seq);
 	assert_int_equal(q.len, 100);
-	p.ack = q.seq + 100;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = q.seq + 100;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_advance(200 * MS);
 	h_expect_none();
 	/* Without a response, the bound sends it. */
-	peer_send(&p, TCP_ACK, mem, 10);
+	peer_send(p, TCP_ACK, mem, 10);
 	h_advance(99 * MS);
 	h_expect_none();
 	h_advance(2 * MS);
 	h_next(&q);
-	assert_int_equal(q.ack, p.seq);
+	assert_int_equal(q.ack, p->seq);
 	assert_int_equal(q.len, 0);
 	H.on_data_hook = NULL;
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_manual_window_update(void **state)
@@ -605,25 +576,25 @@ static void test_gso_off(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_segmentation_and_cwnd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unregistered_memory_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_precomputed_checksums, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_offsets_checksums, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fin_on_last_segment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_on_sent_waits_for_completion, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort_reports_outstanding, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peer_window_scaling, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_our_window_scaled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_window_probe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nagle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_send_more_holds_partial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ack_hold, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manual_window_update, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gso_frames, setup_gso, teardown_gso),
-		cmocka_unit_test_setup_teardown(test_gso_retransmit, setup_gso, teardown_gso),
-		cmocka_unit_test_setup_teardown(test_gso_off, setup_gso, teardown_gso),
-		cmocka_unit_test_setup_teardown(test_quickack_and_delack_every_second, setup,
-						teardown),
+		H_CONN_TEST(test_segmentation_and_cwnd),
+		H_CONN_TEST(test_unregistered_memory_rejected),
+		H_CONN_NOSACK_TEST(test_precomputed_checksums),
+		H_CONN_TEST(test_odd_offsets_checksums),
+		H_CONN_TEST(test_fin_on_last_segment),
+		H_CONN_TEST(test_on_sent_waits_for_completion),
+		H_CONN_TEST(test_abort_reports_outstanding),
+		H_TEST(test_peer_window_scaling),
+		H_CONN_TEST(test_our_window_scaled),
+		H_CONN_TEST(test_zero_window_probe),
+		H_TEST(test_nagle),
+		H_CONN_TEST(test_send_more_holds_partial),
+		H_CONN_TEST(test_ack_hold),
+		H_TEST(test_manual_window_update),
+		GSO_TEST(test_gso_frames),
+		GSO_TEST(test_gso_retransmit),
+		GSO_TEST(test_gso_off),
+		H_TEST(test_quickack_and_delack_every_second),
 	};
+	h_suite_setup = make_mem;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

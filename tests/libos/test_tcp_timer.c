@@ -37,15 +37,12 @@ static void test_syn_retransmit_backoff_and_timeout(void **state)
 
 static void test_synack_retransmit(void **state)
 {
-	struct exos_tcp_opts o = {.sz = sizeof(o), .local_port = 80};
 	struct peer p;
 	struct parsed q;
 
 	(void)state;
 	peer_init(&p, 80);
-	assert_int_equal(exos_tcp_listen(H.s, &o, &h_ops, NULL, &H.listener), 0);
-	peer_send(&p, TCP_SYN, NULL, 0);
-	h_next(&q);
+	h_listen_syn(&p, 80, 0, &q);
 	h_advance(1 * SEC);
 	h_next(&q);
 	peer_check(&p, &q, TCP_SYN | TCP_ACK);
@@ -63,13 +60,11 @@ static void test_synack_retransmit(void **state)
 static void test_data_rto_backoff(void **state)
 {
 	static uint8_t data[1000];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false; /* without SACK, no tail loss probe precedes the RTO */
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 1000, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
@@ -93,22 +88,19 @@ static void test_data_rto_backoff(void **state)
 	exos_tcp_info(c, &info);
 	assert_int_equal(info.cwnd, 1448); /* loss window */
 	/* The ACK arrives: back to normal, timer off. */
-	p.ack = seq + 1000;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = seq + 1000;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_advance(100 * SEC);
 	h_expect_none();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_data_gives_up(void **state)
 {
 	static uint8_t data[10];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct exos_tcp *c = conn->c;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 10, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	for (int i = 0; i < 40 && !H.errors; i++)
@@ -116,25 +108,23 @@ static void test_data_gives_up(void **state)
 	assert_int_equal(H.errors, 1);
 	assert_int_equal(H.last_err, -ETIMEDOUT);
 	h_drain();
-	exos_tcp_close(H.listener);
 }
 
 static void test_rtt_estimate(void **state)
 {
 	static uint8_t data[100];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 100, .flags = EXOS_TCP_SEND_COPY};
 	for (int i = 0; i < 20; i++) {
 		assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 		h_next(&q);
 		fake_advance(300 * MS); /* an RTT of 300 ms ... but the RTO fires first? no: */
-		p.ack = q.seq + 100;
-		peer_send(&p, TCP_ACK, NULL, 0);
+		p->ack = q.seq + 100;
+		peer_send(p, TCP_ACK, NULL, 0);
 		h_drain(); /* a retransmission may have gone out at 200 ms: ignore */
 	}
 	struct exos_tcp_info info;
@@ -142,7 +132,6 @@ static void test_rtt_estimate(void **state)
 	assert_true(info.srtt_us > 250000 && info.srtt_us < 350000);
 	assert_true(info.rto_us >= info.srtt_us);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* RFC 8985 7: a lone segment's loss is found by a probe after 2*SRTT + the receiver's
@@ -150,12 +139,11 @@ static void test_rtt_estimate(void **state)
 static void test_tail_loss_probe(void **state)
 {
 	static uint8_t data[3000];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 3000, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
@@ -174,23 +162,18 @@ static void test_tail_loss_probe(void **state)
 	assert_int_equal(st.tcp_rto_fired, 0);
 	/* The probe's ACK SACKs it: RACK finds the first two lost, they go at once. */
 	h_advance(1 * MS);
-	uint8_t frame[256];
-	struct forge_tcp f = {.saddr = p.ip, .sport = p.port, .dport = 80, .seq = p.seq,
-			      .ack = s0, .flags = TCP_ACK, .win = p.win, .wscale = -1, .ts = true,
-			      .tsval = p.tsval++, .tsecr = p.ts_recent, .nsack = 1};
-	f.sack[0][0] = s0 + 2896;
-	f.sack[0][1] = s0 + 3000;
-	h_inject(frame, forge_tcp(frame, &f));
+	const uint32_t sack[1][2] = {{s0 + 2896, s0 + 3000}};
+	p->ack = s0;
+	peer_send_sack(p, 1, sack);
 	h_next(&q);
 	assert_int_equal(q.seq, s0);
 	h_next(&q);
 	assert_int_equal(q.seq, s0 + 1448);
-	p.ack = s0 + 3000;
-	peer_send(&p, TCP_ACK, NULL, 0);
+	p->ack = s0 + 3000;
+	peer_send(p, TCP_ACK, NULL, 0);
 	h_advance(5 * SEC);
 	h_expect_none();
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 static void test_keepalive(void **state)
@@ -223,16 +206,15 @@ static void test_keepalive(void **state)
 
 static void test_orphan_fin_wait2(void **state)
 {
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	exos_tcp_close(c);
 	h_next(&q);
-	p.ack = q.seq + 1;
-	peer_send(&p, TCP_ACK, NULL, 0); /* FIN_WAIT_2, and the peer never closes */
+	p->ack = q.seq + 1;
+	peer_send(p, TCP_ACK, NULL, 0); /* FIN_WAIT_2, and the peer never closes */
 	h_advance(59 * SEC);
 	struct exos_stack_stats st;
 	h_stats(&st);
@@ -241,19 +223,15 @@ static void test_orphan_fin_wait2(void **state)
 	h_stats(&st);
 	assert_int_equal(st.tcp_pcbs_inuse, 1);
 	assert_int_equal(H.freed, 1);
-	exos_tcp_close(H.listener);
 }
 
 static void test_wait_sleeps_until_timer(void **state)
 {
 	static uint8_t data[10];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 
-	(void)state;
-	peer_init(&p, 80);
-	p.sack = false;
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
 	struct exos_tcp_sendreq r = {.data = data, .len = 10, .flags = EXOS_TCP_SEND_COPY};
 	assert_int_equal(exos_tcp_send(c, &r, 1), 0);
 	h_next(&q);
@@ -268,7 +246,6 @@ static void test_wait_sleeps_until_timer(void **state)
 	assert_int_equal(exos_stack_wait(H.s, t0 + 50 * MS), -ETIMEDOUT);
 	assert_int_equal(fake_time() - t0, 50 * MS);
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 /* An ACK that finds xokd's queue full is not lost: the delayed-ACK timer sends it once the
@@ -276,45 +253,42 @@ static void test_wait_sleeps_until_timer(void **state)
 static void test_ack_retried_when_queue_full(void **state)
 {
 	static const uint8_t data[100];
-	struct peer p;
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_tcp *c = conn->c;
 	struct parsed q;
 	struct exos_stack_stats st;
 
-	(void)state;
-	peer_init(&p, 80);
-	struct exos_tcp *c = h_passive_open(&p, 80, 0);
-	uint32_t hole = p.seq;
+	uint32_t hole = p->seq;
 	fake_xmit_fail(-EAGAIN, 2); /* the send and its one retry after the kick */
-	peer_send_at(&p, hole + 100, TCP_ACK | TCP_PSH, data, sizeof(data)); /* out of order */
+	peer_send_at(p, hole + 100, TCP_ACK | TCP_PSH, data, sizeof(data)); /* out of order */
 	h_expect_none();
 	h_stats(&st);
 	assert_int_equal(st.tcp_ack_deferred, 1);
 	h_advance(1 * MS);
 	h_next(&q);
-	peer_check(&p, &q, TCP_ACK);
+	peer_check(p, &q, TCP_ACK);
 	assert_int_equal(q.ack, hole); /* the duplicate ACK, with the block it saw */
 	assert_int_equal(q.opt.nsack, 1);
 	assert_int_equal(q.opt.sack[0][0], hole + 100);
 	h_advance(200 * MS);
 	h_expect_none(); /* sent once, not repeated */
 	h_abort(c);
-	exos_tcp_close(H.listener);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_syn_retransmit_backoff_and_timeout, h_setup,
-						h_teardown),
-		cmocka_unit_test_setup_teardown(test_synack_retransmit, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_data_rto_backoff, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_data_gives_up, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_rtt_estimate, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_tail_loss_probe, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_orphan_fin_wait2, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_wait_sleeps_until_timer, h_setup, h_teardown),
-		cmocka_unit_test_setup_teardown(test_ack_retried_when_queue_full, h_setup, h_teardown),
+		H_TEST(test_syn_retransmit_backoff_and_timeout),
+		H_TEST(test_synack_retransmit),
+		H_CONN_NOSACK_TEST(test_data_rto_backoff),
+		H_CONN_TEST(test_data_gives_up),
+		H_CONN_TEST(test_rtt_estimate),
+		H_CONN_TEST(test_tail_loss_probe),
+		H_TEST(test_keepalive),
+		H_CONN_TEST(test_orphan_fin_wait2),
+		H_CONN_NOSACK_TEST(test_wait_sleeps_until_timer),
+		H_CONN_TEST(test_ack_retried_when_queue_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,7 +58,7 @@ run_round() { # NAME PORT COUNT
 	local name=$1 port=$2 count=$3
 	xt_spawn - "$XOK_ECHO" --port "$port" --count "$count" >"$XT_TMP/$name.out" 2>&1
 	local pid=$XT_PID
-	xd_wait_for "$XT_TMP/$name.out" "ready" 10 "$pid" || xt_die "xok-echo did not start"
+	xt_wait_for "$XT_TMP/$name.out" "ready" 10 "$pid" || xt_die "xok-echo did not start"
 	clients "$port" >"$XT_TMP/$name.cli" 2>&1
 	xd_wait_pid "$pid" 30
 	xt_expect_eq "$name: xok-echo saw $count connections and exited 0" "$?" 0
@@ -76,7 +76,7 @@ echo "round 1: $((N * SIZE * 2 >> 20)) MB through $N connections in $(((T1 - T0)
 # Two rounds on one server: the stack must have reclaimed the first round's state.
 xt_spawn - "$XOK_ECHO" --port 7001 --count $((2 * N)) >"$XT_TMP/round2.out" 2>&1
 PID=$XT_PID
-xd_wait_for "$XT_TMP/round2.out" "ready" 10 "$PID" || xt_die "xok-echo did not start"
+xt_wait_for "$XT_TMP/round2.out" "ready" 10 "$PID" || xt_die "xok-echo did not start"
 clients 7001 >"$XT_TMP/round2a.cli" 2>&1
 clients 7001 >"$XT_TMP/round2b.cli" 2>&1
 xd_wait_pid "$PID" 30

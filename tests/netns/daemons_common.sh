@@ -22,21 +22,7 @@ xd_topology() {
 	MAC_B=$(ip netns exec "$NS_C" cat "/sys/class/net/$XT_IF_B/address")
 	ip netns exec "$NS_C" ethtool -K "$XT_IF_B" tx off >/dev/null 2>&1 ||
 		xt_die "ethtool -K $XT_IF_B tx off"
-	chmod 711 "$XT_TMP"
-	SOCK=$XT_TMP/xokd.sock
-	export XOK_SOCKET=$SOCK
-}
-
-# xd_wait_for FILE PATTERN [TIMEOUT_S [PID]]: wait until PATTERN appears in FILE (and PID,
-# if given, is alive).
-xd_wait_for() {
-	local file=$1 pat=$2 t=${3:-10} pid=${4:-} i
-	for i in $(seq $((t * 20))); do
-		grep -q -- "$pat" "$file" 2>/dev/null && return 0
-		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
-		sleep 0.05
-	done
-	return 1
+	xt_xokd_socket
 }
 
 # xd_start_xokd: xokd on $XT_IF_A; PID in XOKD_PID.
@@ -44,20 +30,14 @@ xd_start_xokd() {
 	xt_spawn "$NS_X" "$XOKD" --iface "$XT_IF_A" --addr "$XT_ADDR_A/24" --socket "$SOCK" \
 		>>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "ready" "$XT_TMP/xokd.log" && return 0
-		kill -0 "$XOKD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$XT_TMP/xokd.log" >&2
-	return 1
+	xt_wait_xokd "$XOKD_PID" "$XT_TMP/xokd.log"
 }
 
 # xd_start_arpd [ARGS...]: arpd (before any application); PID in ARPD_PID, log arpd.log.
 xd_start_arpd() {
 	xt_spawn - "$ARPD" --socket "$SOCK" "$@" >>"$XT_TMP/arpd.log" 2>&1
 	ARPD_PID=$XT_PID
-	xd_wait_for "$XT_TMP/arpd.log" "arpd: ready" 10 "$ARPD_PID" && return 0
+	xt_wait_for "$XT_TMP/arpd.log" "arpd: ready" 10 "$ARPD_PID" && return 0
 	cat "$XT_TMP/arpd.log" >&2
 	return 1
 }
@@ -125,7 +105,7 @@ xd_exnc_listen() {
 	xt_spawn - timeout 120 "$EXNC" -v "$@" -l -p "$port" >"$XT_TMP/$name.out" \
 		2>"$XT_TMP/$name.err" </dev/null
 	EXNC_PID=$XT_PID
-	xd_wait_for "$XT_TMP/$name.err" "listening on" 10 "$EXNC_PID" && return 0
+	xt_wait_for "$XT_TMP/$name.err" "listening on" 10 "$EXNC_PID" && return 0
 	cat "$XT_TMP/$name.err" >&2
 	return 1
 }
@@ -148,4 +128,30 @@ xd_sha() {
 # xd_rate BYTES NS: Gbit/s with two decimals.
 xd_rate() {
 	awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.2f", (ns > 0 ? b * 8 / ns : 0) }'
+}
+
+# xd_transfers LABEL MB [TIMEOUT_S]: MB of random data Linux nc -> exnc -l and exnc -> Linux
+# nc -l, each byte-exact.
+xd_transfers() {
+	local label=$1 mb=$2 t=${3:-150} t0 t1 rc sum
+	head -c "${mb}M" /dev/urandom >"$XT_TMP/data"
+	sum=$(xd_sha "$XT_TMP/data")
+	xd_exnc_listen rx 5001 || xt_die "exnc -l did not start"
+	t0=$(date +%s%N)
+	ip netns exec "$NS_C" timeout "$t" nc -N "$XT_ADDR_A" 5001 <"$XT_TMP/data"
+	xd_wait_pid "$EXNC_PID" 60
+	rc=$?
+	t1=$(date +%s%N)
+	xt_expect_eq "$label: Linux -> exnc -l exits 0" "$rc" 0
+	xt_expect_eq "$label: Linux -> libOS $mb MB byte-exact" "$(xd_sha "$XT_TMP/rx.out")" "$sum"
+	echo "$label: Linux -> libOS $(xd_rate $((mb << 20)) $((t1 - t0))) Gbit/s"
+	xd_linux_listen 5002 "$XT_TMP/tx.out" || xt_die "nc -l"
+	t0=$(date +%s%N)
+	timeout "$t" "$EXNC" -N "$XT_ADDR_B" 5002 <"$XT_TMP/data" 2>"$XT_TMP/tx.err"
+	rc=$?
+	t1=$(date +%s%N)
+	xd_wait_pid "$NC_PID" 30
+	xt_expect_eq "$label: exnc -> Linux exits 0" "$rc" 0
+	xt_expect_eq "$label: libOS -> Linux $mb MB byte-exact" "$(xd_sha "$XT_TMP/tx.out")" "$sum"
+	echo "$label: libOS -> Linux $(xd_rate $((mb << 20)) $((t1 - t0))) Gbit/s"
 }

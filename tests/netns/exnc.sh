@@ -84,7 +84,7 @@ echo "  SYN:     ${SYN#*options }"
 # ---- UDP ----
 xt_spawn - bash -c "timeout 20 '$EXNC' -v -u -l -p 5004 -q 1 < <(sleep 1; echo reply-from-libos) >'$XT_TMP/u.out' 2>'$XT_TMP/u.err'"
 U_PID=$XT_PID
-xd_wait_for "$XT_TMP/u.err" "listening" 5
+xt_wait_for "$XT_TMP/u.err" "listening" 5
 OUT=$(C timeout 5 python3 - "$XT_ADDR_A" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

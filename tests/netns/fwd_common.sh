@@ -26,20 +26,12 @@ fw_topology() {
 	FW_IF_XS=$XT_IF_A FW_IF_S=$XT_IF_B FW_XS=$XT_ADDR_A FW_BE1=$XT_ADDR_B
 	FW_BE2=${XT_ADDR_B%.*}.3
 	ip -n "$NS_S" addr add "$FW_BE2/24" dev "$FW_IF_S" || xt_die "second backend address"
-	chmod 711 "$XT_TMP"
-	SOCK=$XT_TMP/xokd.sock
-	export XOK_SOCKET=$SOCK
+	xt_xokd_socket
 }
 
-# fw_wait_for FILE PATTERN [TIMEOUT_S [PID]]: wait until PATTERN appears in FILE.
+# fw_wait_for: xt_wait_for, by the name bench/forward/run knows it.
 fw_wait_for() {
-	local file=$1 pat=$2 t=${3:-10} pid=${4:-} i
-	for i in $(seq $((t * 20))); do
-		grep -q -- "$pat" "$file" 2>/dev/null && return 0
-		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
-		sleep 0.05
-	done
-	return 1
+	xt_wait_for "$@"
 }
 
 # fw_start_xokd [PREFIX...]: xokd on both forwarder interfaces (PREFIX: e.g. taskset -c 1),
@@ -49,7 +41,7 @@ fw_start_xokd() {
 		--iface "$FW_IF_XS" --addr "$FW_XS/24" "${FW_XOKD_EXTRA[@]}" --socket "$SOCK" \
 		>>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	fw_wait_for "$XT_TMP/xokd.log" "ready" 10 "$XOKD_PID" && [ -S "$SOCK" ] && return 0
+	xt_wait_for "$XT_TMP/xokd.log" "ready" 10 "$XOKD_PID" && [ -S "$SOCK" ] && return 0
 	cat "$XT_TMP/xokd.log" >&2
 	return 1
 }

@@ -21,35 +21,12 @@ for dir in --egress --ingress; do
 		--reorder "$REORDER" || xt_die "impair-attach $dir"
 done
 
-head -c "${MB}M" /dev/urandom >"$XT_TMP/data"
-SUM=$(xd_sha "$XT_TMP/data")
-
-# ---- Linux -> libOS ----
-xd_exnc_listen rx 5001 || xt_die "exnc -l did not start"
-T0=$(date +%s%N)
-C timeout 120 nc -N "$XT_ADDR_A" 5001 <"$XT_TMP/data"
-xd_wait_pid "$EXNC_PID" 60
-RC=$?
-T1=$(date +%s%N)
-xt_expect_eq "impaired Linux -> libOS: exnc -l exits 0" "$RC" 0
-xt_expect_eq "impaired Linux -> libOS: $MB MB byte-exact" "$(xd_sha "$XT_TMP/rx.out")" "$SUM"
-echo "impaired Linux -> libOS: $(xd_rate $((MB << 20)) $((T1 - T0))) Gbit/s"
-
-# ---- libOS -> Linux ----
-xd_linux_listen 5002 "$XT_TMP/tx.out" || xt_die "nc -l"
-T0=$(date +%s%N)
-timeout 120 "$EXNC" -N "$XT_ADDR_B" 5002 <"$XT_TMP/data"
-RC=$?
-T1=$(date +%s%N)
-xd_wait_pid "$NC_PID" 30
-xt_expect_eq "impaired libOS -> Linux: exnc -N exits 0" "$RC" 0
-xt_expect_eq "impaired libOS -> Linux: $MB MB byte-exact" "$(xd_sha "$XT_TMP/tx.out")" "$SUM"
-echo "impaired libOS -> Linux: $(xd_rate $((MB << 20)) $((T1 - T0))) Gbit/s"
+xd_transfers impaired "$MB" 120
 
 # ---- 20 simultaneous echoes of 512 KB ----
 xt_spawn - "$XOK_ECHO" --port 7000 --count 20 >"$XT_TMP/echo.out" 2>&1
 ECHO_PID=$XT_PID
-xd_wait_for "$XT_TMP/echo.out" "ready" 10 "$ECHO_PID" || xt_die "xok-echo did not start"
+xt_wait_for "$XT_TMP/echo.out" "ready" 10 "$ECHO_PID" || xt_die "xok-echo did not start"
 OUT=$(C timeout 120 python3 - "$XT_ADDR_A" 7000 20 524288 <<'PY'
 import os, socket, sys, threading
 addr, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

@@ -224,6 +224,76 @@ xt_wait_port() {
 	return 1
 }
 
+# xt_wait_for FILE PATTERN [TIMEOUT_S [PID]]: wait until PATTERN appears in FILE (and PID,
+# if given, is alive).
+xt_wait_for() {
+	local file=$1 pat=$2 t=${3:-10} pid=${4:-} i
+	for i in $(seq $((t * 20))); do
+		grep -q -- "$pat" "$file" 2>/dev/null && return 0
+		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
+		sleep 0.05
+	done
+	return 1
+}
+
+# xt_xokd_socket: SOCK, xokd's socket under $XT_TMP, which unprivileged clients can reach;
+# exported as XOK_SOCKET for the libOS applications.
+xt_xokd_socket() {
+	chmod 711 "$XT_TMP"
+	SOCK=$XT_TMP/xokd.sock
+	export XOK_SOCKET=$SOCK
+}
+
+# xt_wait_xokd PID LOG: wait until the xokd PID has made $SOCK and says "ready" in LOG;
+# its log on stderr if it does not.
+xt_wait_xokd() {
+	local pid=$1 log=$2
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && grep -q "ready" "$log" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$log" >&2
+	return 1
+}
+
+# xt_nginx_conf ADDR ROOT LOG: $XT_TMP/nginx.conf, nginx serving ROOT on ADDR:80 with its
+# files under $XT_TMP, one "status body-bytes uri" line per request in LOG.
+xt_nginx_conf() {
+	cat >"$XT_TMP/nginx.conf" <<CONF
+worker_processes 1;
+pid $XT_TMP/nginx.pid;
+error_log $XT_TMP/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    log_format swamp '\$status \$body_bytes_sent \$request_uri';
+    access_log $3 swamp;
+    sendfile on;
+    keepalive_requests 1000000;
+    types { }
+    default_type application/octet-stream;
+    client_body_temp_path $XT_TMP;
+    proxy_temp_path $XT_TMP;
+    fastcgi_temp_path $XT_TMP;
+    uwsgi_temp_path $XT_TMP;
+    scgi_temp_path $XT_TMP;
+    server { listen $1:80 backlog=4096; root $2; location / { } }
+}
+CONF
+}
+
+# xt_nginx_start NS PROBE_NS ADDR LOG: nginx (xt_nginx_conf's) in the foreground in NS, up
+# once PROBE_NS connects to ADDR:80; LOG emptied after that probe.  PID in NGINX_PID.
+xt_nginx_start() {
+	: >"$4"
+	xt_spawn "$1" nginx -c "$XT_TMP/nginx.conf" -p "$XT_TMP" -g 'daemon off;' \
+		>>"$XT_TMP/nginx.out" 2>&1
+	# shellcheck disable=SC2034 # (the caller stops it)
+	NGINX_PID=$XT_PID
+	xt_wait_port "$2" "$3" 80 10 || { cat "$XT_TMP/nginx.out"; xt_die "no nginx"; }
+	: >"$4"
+}
+
 # xt_check DESCRIPTION CMD...: run CMD; count and report a failure if it fails.
 xt_check() {
 	local what=$1

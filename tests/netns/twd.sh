@@ -181,7 +181,7 @@ linux_server 7350 3 || xt_die "Linux server"
 xt_spawn - timeout 30 "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7350 --count 1 --exit-now \
 	--pause-ms 500 >"$XT_TMP/fw1.out" 2>&1
 FW1_PID=$XT_PID
-xd_wait_for "$XT_TMP/fw1.out" "opened" 10 "$FW1_PID"
+xt_wait_for "$XT_TMP/fw1.out" "opened" 10 "$FW1_PID"
 C tc filter add dev "$XT_IF_B" egress protocol ip prio 2 u32 \
 	match ip protocol 6 0xff match ip sport 7350 0xffff match u8 0x10 0xff at 33 \
 	action mirred egress redirect dev "${XT_PREFIX}ska"
@@ -226,7 +226,7 @@ clients() {
 capture syn tcp port 7400
 xt_spawn - timeout 30 "$XOK_CLOSER" --listen --port 7400 --count 2 >"$XT_TMP/syn.out" 2>&1
 SYN_PID=$XT_PID
-xd_wait_for "$XT_TMP/syn.out" "listening" 10 "$SYN_PID" || xt_die "xok-closer --listen"
+xt_wait_for "$XT_TMP/syn.out" "listening" 10 "$SYN_PID" || xt_die "xok-closer --listen"
 clients 7400 41001 41002
 xd_wait_pid "$SYN_PID" 20
 xt_check "the server closed first: two TIME_WAIT connections, handed over ($(tail -1 "$XT_TMP/syn.out"))" \
@@ -277,13 +277,13 @@ xt_check "an older SYN got the old connection's ACK (ack $((LFIN + 1)))" \
 # ---- the port goes back, with its TIME_WAIT connections, to the next listener ----
 xt_spawn - timeout 30 "$XOK_CLOSER" --listen --port 7500 --count 3 >"$XT_TMP/p.out" 2>&1
 P_PID=$XT_PID
-xd_wait_for "$XT_TMP/p.out" "listening" 10 "$P_PID" || xt_die "xok-closer --listen"
+xt_wait_for "$XT_TMP/p.out" "listening" 10 "$P_PID" || xt_die "xok-closer --listen"
 clients 7500 42001 42002 42003
 xd_wait_pid "$P_PID" 20
 B=$(twd_stats)
 xt_spawn - "$XOK_ECHO" --port 7500 --count 1 >"$XT_TMP/echo.out" 2>&1
 E_PID=$XT_PID
-xd_wait_for "$XT_TMP/echo.out" "ready" 10 "$E_PID"
+xt_wait_for "$XT_TMP/echo.out" "ready" 10 "$E_PID"
 xt_check "xok-echo listens on the port twd held" grep -q "ready port=7500" "$XT_TMP/echo.out"
 A=$(twd_stats)
 xt_check "twd gave the port back with its 3 connections ($(xd_field "$A" ports_given) ports given)" \
@@ -314,7 +314,7 @@ linux_server 7100 0 || xt_die "Linux server"
 xt_spawn - "$XOK_CLOSER" --connect "$XT_ADDR_B" --port 7100 --count 2 --signals --sleep-ms 20000 \
 	>"$XT_TMP/sig.out" 2>&1
 SIG_PID=$XT_PID
-xd_wait_for "$XT_TMP/sig.out" "closed-all" 20 "$SIG_PID"
+xt_wait_for "$XT_TMP/sig.out" "closed-all" 20 "$SIG_PID"
 B=$(twd_stats)
 T0=$(date +%s%N)
 xt_stop "$SIG_PID" TERM 5

@@ -35,34 +35,11 @@ xt_in "$NS_CLI" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tc
 	xt_die "sysctl"
 
 LOG=$XT_TMP/access.log
-cat >"$XT_TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $XT_TMP/nginx.pid;
-error_log $XT_TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    log_format swamp '\$status \$body_bytes_sent \$request_uri';
-    access_log $LOG swamp;
-    sendfile on;
-    keepalive_requests 1000000;
-    types { }
-    default_type application/octet-stream;
-    client_body_temp_path $XT_TMP;
-    proxy_temp_path $XT_TMP;
-    fastcgi_temp_path $XT_TMP;
-    uwsgi_temp_path $XT_TMP;
-    scgi_temp_path $XT_TMP;
-    server { listen $SRV:80 backlog=4096; root $ROOT; location / { } }
-}
-CONF
+xt_nginx_conf "$SRV" "$ROOT" "$LOG"
 
+# start_nginx: nginx, serving; its access log empty.
 start_nginx() {
-	: >"$LOG"
-	xt_spawn "$NS_SRV" nginx -c "$XT_TMP/nginx.conf" -p "$XT_TMP" -g 'daemon off;' \
-		>>"$XT_TMP/nginx.out" 2>&1
-	NGINX_PID=$XT_PID
-	xt_wait_port "$NS_CLI" "$SRV" 80 10 || { cat "$XT_TMP/nginx.out"; xt_die "no nginx"; }
-	: >"$LOG" # forget the readiness probe
+	xt_nginx_start "$NS_SRV" "$NS_CLI" "$SRV" "$LOG"
 }
 
 # swamp NAME ARGS...: run sockclient-linux in the client namespace, JSON to $XT_TMP/NAME.json.

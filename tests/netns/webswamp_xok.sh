@@ -56,34 +56,11 @@ xd_start_all
 NSOCK=$SOCK
 SRV=$XT_ADDR_B
 LOG=$XT_TMP/access.log
-cat >"$XT_TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $XT_TMP/nginx.pid;
-error_log $XT_TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    log_format swamp '\$status \$body_bytes_sent \$request_uri';
-    access_log $LOG swamp;
-    sendfile on;
-    keepalive_requests 1000000;
-    types { }
-    default_type application/octet-stream;
-    client_body_temp_path $XT_TMP;
-    proxy_temp_path $XT_TMP;
-    fastcgi_temp_path $XT_TMP;
-    uwsgi_temp_path $XT_TMP;
-    scgi_temp_path $XT_TMP;
-    server { listen $SRV:80 backlog=4096; root $ROOT; location / { } }
-}
-CONF
+xt_nginx_conf "$SRV" "$ROOT" "$LOG"
 
+# start_nginx: nginx, serving; its access log empty.
 start_nginx() {
-	: >"$LOG"
-	xt_spawn "$NS_C" nginx -c "$XT_TMP/nginx.conf" -p "$XT_TMP" -g 'daemon off;' \
-		>>"$XT_TMP/nginx.out" 2>&1
-	NGINX_PID=$XT_PID
-	xt_wait_port "$NS_C" "$SRV" 80 10 || { cat "$XT_TMP/nginx.out"; xt_die "no nginx"; }
-	: >"$LOG" # forget the readiness probe
+	xt_nginx_start "$NS_C" "$NS_C" "$SRV" "$LOG"
 }
 
 # tx_frames SOCK: frames the xokd behind SOCK has sent on its (one) interface.
@@ -290,11 +267,11 @@ start_xok() {
 	local name=$1 ns=$2 ifc=$3 addr=$4 sock=$XT_TMP/$1.sock
 	xt_spawn "$ns" "$XOKD" --iface "$ifc" --addr "$addr/24" --socket "$sock" \
 		>"$XT_TMP/$name-xokd.log" 2>&1
-	xd_wait_for "$XT_TMP/$name-xokd.log" ready 10 "$XT_PID" || return 1
+	xt_wait_for "$XT_TMP/$name-xokd.log" ready 10 "$XT_PID" || return 1
 	xt_spawn - "$ARPD" --socket "$sock" >"$XT_TMP/$name-arpd.log" 2>&1
-	xd_wait_for "$XT_TMP/$name-arpd.log" "arpd: ready" 10 "$XT_PID" || return 1
+	xt_wait_for "$XT_TMP/$name-arpd.log" "arpd: ready" 10 "$XT_PID" || return 1
 	xt_spawn - "$STRAYD" --socket "$sock" >"$XT_TMP/$name-strayd.log" 2>&1
-	xd_wait_for "$XT_TMP/$name-strayd.log" "strayd: ready" 10 "$XT_PID"
+	xt_wait_for "$XT_TMP/$name-strayd.log" "strayd: ready" 10 "$XT_PID"
 }
 xt_netns NS_Y y || xt_die "netns"
 xt_netns NS_S s || xt_die "netns"
@@ -311,7 +288,7 @@ start_cheetah() {
 	CLOG=$XT_TMP/cheetah.$(date +%s%N).log
 	xt_spawn - "$CHEETAH" -r "$ROOT" -p 80 --socket "$SSOCK" --stats >"$CLOG" 2>&1
 	CPID=$XT_PID
-	xd_wait_for "$CLOG" "serving" 10 "$CPID" || { cat "$CLOG"; xt_die "cheetah did not start"; }
+	xt_wait_for "$CLOG" "serving" 10 "$CPID" || { cat "$CLOG"; xt_die "cheetah did not start"; }
 }
 # stop_cheetah: SIGTERM; prints the requests it served.
 stop_cheetah() {

@@ -27,7 +27,7 @@ xt_check "no xokd at the socket: exit 1 and a message" \
 
 # a libexos application receiving UDP, with its filters
 xt_spawn - timeout 120 "$EXNC" -v -u -l -p 5004 >"$XT_TMP/u.out" 2>"$XT_TMP/u.err" </dev/null
-xd_wait_for "$XT_TMP/u.err" "listening" 10 "$XT_PID" || xt_die "exnc -u -l"
+xt_wait_for "$XT_TMP/u.err" "listening" 10 "$XT_PID" || xt_die "exnc -u -l"
 EXNC_PID=$(pgrep -P "$XT_PID" -x exnc) || xt_die "no exnc under timeout $XT_PID"
 
 for cmd in apps filters rings tx impair stats arp; do

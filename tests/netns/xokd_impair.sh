@@ -18,11 +18,7 @@ xi_start() {
 	xt_spawn "$NS_X" "$XOKD" --iface "$XT_IF_A" --addr "$XT_ADDR_A/24" --socket "$SOCK" \
 		--impair "$1" >>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "ready" "$XT_TMP/xokd.log" && break
-		sleep 0.1
-	done
-	grep -q "ready" "$XT_TMP/xokd.log" || { cat "$XT_TMP/xokd.log"; return 1; }
+	xt_wait_xokd "$XOKD_PID" "$XT_TMP/xokd.log" || return 1
 	cat "$XT_TMP/arpd.log" >>"$XT_TMP/arpd.old.log" 2>/dev/null
 	: >"$XT_TMP/arpd.log" # xd_start_arpd waits for a "ready" line in it
 	xd_start_arpd && xd_start_strayd
@@ -40,30 +36,6 @@ xi_counter() {
 		python3 -c "import json,sys; print(json.load(sys.stdin)['impair'][0]['$1'])"
 }
 
-# xi_transfers LABEL MB: Linux -> exnc and exnc -> Linux, byte-exact
-xi_transfers() {
-	local label=$1 mb=$2 t0 t1 rc sum
-	head -c "${mb}M" /dev/urandom >"$XT_TMP/data"
-	sum=$(xd_sha "$XT_TMP/data")
-	xd_exnc_listen rx 5001 || xt_die "exnc -l did not start"
-	t0=$(date +%s%N)
-	C timeout 150 nc -N "$XT_ADDR_A" 5001 <"$XT_TMP/data"
-	xd_wait_pid "$EXNC_PID" 60
-	rc=$?
-	t1=$(date +%s%N)
-	xt_expect_eq "$label: Linux -> exnc -l exits 0" "$rc" 0
-	xt_expect_eq "$label: Linux -> libOS $mb MB byte-exact" "$(xd_sha "$XT_TMP/rx.out")" "$sum"
-	echo "$label: Linux -> libOS $(xd_rate $((mb << 20)) $((t1 - t0))) Gbit/s"
-	xd_linux_listen 5002 "$XT_TMP/tx.out" || xt_die "nc -l"
-	t0=$(date +%s%N)
-	timeout 150 "$EXNC" -N "$XT_ADDR_B" 5002 <"$XT_TMP/data" 2>"$XT_TMP/tx.err"
-	rc=$?
-	t1=$(date +%s%N)
-	xd_wait_pid "$NC_PID" 30
-	xt_expect_eq "$label: exnc -> Linux exits 0" "$rc" 0
-	xt_expect_eq "$label: libOS -> Linux $mb MB byte-exact" "$(xd_sha "$XT_TMP/tx.out")" "$sum"
-	echo "$label: libOS -> Linux $(xd_rate $((mb << 20)) $((t1 - t0))) Gbit/s"
-}
 
 xd_topology
 xt_check "bad --impair specs are refused" bash -c \
@@ -75,7 +47,7 @@ xi_start "drop=10,seed=7" || xt_die "xokd --impair did not start"
 xt_check "xokd announces the impairment" grep -q "IMPAIRING every frame: drop 10.00%" \
 	"$XT_TMP/xokd.log"
 C ping -c 10 -i 0.2 -W 1 "$XT_ADDR_A" >/dev/null # ARP through the loss
-xi_transfers "10% loss" "$MB"
+xd_transfers "10% loss" "$MB"
 if [ -n "${CHEETAH:-}" ] && [ -x "$CHEETAH" ]; then
 	ROOT=$XT_TMP/www
 	mkdir -p "$ROOT"
@@ -104,7 +76,7 @@ xi_stop
 # ---- duplication, reordering, delay ----
 xi_start "dup=3,reorder=3,gap=2,delay=300,seed=3" || xt_die "xokd --impair did not start"
 C ping -c 5 -i 0.2 -W 1 "$XT_ADDR_A" >/dev/null
-xi_transfers "dup+reorder+delay" 2
+xd_transfers "dup+reorder+delay" 2
 for c in rx_dup rx_reorder rx_delay tx_dup tx_reorder tx_delay; do
 	v=$(xi_counter "$c")
 	xt_check "$c counted ($v)" test "$v" -gt 0

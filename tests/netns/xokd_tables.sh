@@ -18,7 +18,7 @@ C() { ip netns exec "$NS_C" "$@"; }
 # before arpd: the table is there, empty
 xt_spawn - "$XOK_LOAD" table --socket "$SOCK" --seconds 60 >"$XT_TMP/table.out" 2>&1
 TABLE_PID=$XT_PID
-xd_wait_for "$XT_TMP/table.out" "^table size" 5 "$TABLE_PID"
+xt_wait_for "$XT_TMP/table.out" "^table size" 5 "$TABLE_PID"
 xt_check "the ARP table maps before arpd runs (version 0)" \
 	grep -q "^table size=[0-9]* version=0$" "$XT_TMP/table.out"
 xd_exnc_listen early 5001 || xt_die "exnc -l did not start"
@@ -30,7 +30,7 @@ C timeout 30 nc -N "$XT_ADDR_A" 5001 <"$XT_TMP/data"
 xd_wait_pid "$EARLY_PID" 20
 xt_expect_eq "exnc started before arpd answers through arpd's table (exit 0)" "$?" 0
 xt_expect_eq "... byte-exact" "$(xd_sha "$XT_TMP/early.out")" "$(xd_sha "$XT_TMP/data")"
-xd_wait_for "$XT_TMP/table.out" "entries=[1-9]" 5
+xt_wait_for "$XT_TMP/table.out" "entries=[1-9]" 5
 xt_check "the early app saw arpd's entry appear" grep -q "^table version=.* entries=[1-9]" \
 	"$XT_TMP/table.out"
 V1=$(grep "^table version=" "$XT_TMP/table.out" | tail -1 | sed 's/.*version=\([0-9]*\).*/\1/')
@@ -76,12 +76,12 @@ mkfifo "$XT_TMP/in"
 xt_spawn -i - "$XOK_LOAD" waitpoll --socket "$SOCK" --port 7001 <>"$XT_TMP/in" \
 	>"$XT_TMP/wp.out" 2>&1
 WP_PID=$XT_PID
-xd_wait_for "$XT_TMP/wp.out" "^ready" 5 "$WP_PID"
+xt_wait_for "$XT_TMP/wp.out" "^ready" 5 "$WP_PID"
 echo hello >"$XT_TMP/in"
-xd_wait_for "$XT_TMP/wp.out" "^stdin hello" 5
+xt_wait_for "$XT_TMP/wp.out" "^stdin hello" 5
 xt_check "exos_sys_wait_poll wakes for stdin" grep -q "^stdin hello" "$XT_TMP/wp.out"
 C python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x' * 10, ('$XT_ADDR_A', 7001))"
-xd_wait_for "$XT_TMP/wp.out" "^frame" 5
+xt_wait_for "$XT_TMP/wp.out" "^frame" 5
 xt_check "exos_sys_wait_poll wakes for a frame" grep -q "^frame len=52" "$XT_TMP/wp.out"
 xt_stop "$WP_PID" TERM 2
 xt_finish

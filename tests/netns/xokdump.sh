@@ -30,14 +30,7 @@ start_xokd() {
 	xt_spawn "$NS_X" "$XOKD" --iface "$XT_IF_A" --addr "$XT_ADDR_A/24" --socket "$SOCK" \
 		${GROUP:+--group "$GROUP"} -v >>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	local i
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "ready" "$XT_TMP/xokd.log" && return 0
-		kill -0 "$XOKD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$XT_TMP/xokd.log" >&2
-	return 1
+	xt_wait_xokd "$XOKD_PID" "$XT_TMP/xokd.log"
 }
 
 # dump NAME ARGS...: start xokdump in the background (as root unless $AS is set), wait

@@ -12,32 +12,9 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "udp_frame.h"
 
 #define BATCH 64
-
-static uint16_t csum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static int parse_mac(const char *s, uint8_t m[6])
-{
-	unsigned int v[6];
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
-		return -1;
-	for (i = 0; i < 6; i++)
-		m[i] = (uint8_t)v[i];
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -59,6 +36,7 @@ int main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	uint64_t sent = 0, seq = 0, t0, end, next;
+	struct udp_frame u;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -112,29 +90,15 @@ int main(int argc, char **argv)
 		perror("bind");
 		return 1;
 	}
+	u = (struct udp_frame){.dst_mac = dmac,
+			       .src_mac = smac,
+			       .src = src.s_addr,
+			       .dst = dst.s_addr,
+			       .sport = 40000,
+			       .dport = (uint16_t)port};
 	for (i = 0; i < BATCH; i++) {
-		uint8_t *f = frames[i], *ip = f + 14, *udp = f + 34;
-
-		memset(f, 0, size);
-		memcpy(f, dmac, 6);
-		memcpy(f + 6, smac, 6);
-		f[12] = 0x08;
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)((size - 14) >> 8);
-		ip[3] = (uint8_t)(size - 14);
-		ip[8] = 64;
-		ip[9] = 17;
-		memcpy(ip + 12, &src, 4);
-		memcpy(ip + 16, &dst, 4);
-		ip[10] = (uint8_t)(csum(ip, 20) >> 8);
-		ip[11] = (uint8_t)csum(ip, 20);
-		udp[0] = 0x9c;
-		udp[1] = 0x40;
-		udp[2] = (uint8_t)(port >> 8);
-		udp[3] = (uint8_t)port;
-		udp[4] = (uint8_t)((size - 34) >> 8);
-		udp[5] = (uint8_t)(size - 34);
-		iov[i].iov_base = f;
+		udp_frame_build(frames[i], (uint32_t)size, &u);
+		iov[i].iov_base = frames[i];
 		iov[i].iov_len = size;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
 		msgs[i].msg_hdr.msg_iov = &iov[i];

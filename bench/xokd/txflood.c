@@ -20,24 +20,14 @@
 #include <exos/sys.h>
 #include <xok/dpf.h>
 
+#include "udp_frame.h"
+
 #define INFLIGHT 200 /* frames kept queued or in flight */
 
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "bench-xokd-txflood: %s: %s\n", what, strerror(err < 0 ? -err : err));
 	exit(1);
-}
-
-static uint16_t csum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
 }
 
 int main(int argc, char **argv)
@@ -52,7 +42,6 @@ int main(int argc, char **argv)
 	    {0},
 	};
 	const char *sock = NULL;
-	unsigned int mac[6];
 	uint8_t dmac[6] = {2, 0, 0, 0, 0, 1};
 	uint32_t dst = 0, size = 60, claims = 1, i, *inflight, done0;
 	int seconds = 5, c, err;
@@ -69,11 +58,8 @@ int main(int argc, char **argv)
 			sock = optarg;
 			break;
 		case 'm':
-			if (sscanf(optarg, "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
-				   &mac[4], &mac[5]) != 6)
+			if (parse_mac(optarg, dmac))
 				die("--dst-mac", -EINVAL);
-			for (i = 0; i < 6; i++)
-				dmac[i] = (uint8_t)mac[i];
 			break;
 		case 'd':
 			if (inet_pton(AF_INET, optarg, &in) != 1)
@@ -118,28 +104,14 @@ int main(int argc, char **argv)
 		die("region", err);
 	inflight = reg->base;
 	for (i = 0; i < claims; i++) { /* one frame per source port */
-		uint8_t *f = (uint8_t *)reg->base + 4096 + (size_t)i * 2048;
-		uint16_t v;
+		struct udp_frame u = {.dst_mac = dmac,
+				      .src_mac = info.ifaces[0].mac,
+				      .src = info.ifaces[0].addr,
+				      .dst = dst,
+				      .sport = (uint16_t)(40000 + i),
+				      .dport = 9};
 
-		memset(f, 0, size);
-		memcpy(f, dmac, 6);
-		memcpy(f + 6, info.ifaces[0].mac, 6);
-		f[12] = 0x08;
-		f[14] = 0x45;
-		v = htons((uint16_t)(size - 14));
-		memcpy(f + 16, &v, 2);
-		f[22] = 64;
-		f[23] = 17;
-		memcpy(f + 26, &info.ifaces[0].addr, 4);
-		memcpy(f + 30, &dst, 4);
-		v = htons(csum(f + 14, 20));
-		memcpy(f + 24, &v, 2);
-		v = htons((uint16_t)(40000 + i));
-		memcpy(f + 34, &v, 2);
-		f[36] = 0;
-		f[37] = 9;
-		v = htons((uint16_t)(size - 34));
-		memcpy(f + 38, &v, 2);
+		udp_frame_build((uint8_t *)reg->base + 4096 + (size_t)i * 2048, size, &u);
 	}
 	if (exos_sys_watch(sys, inflight, XOK_WK_LT, INFLIGHT / 2) < 0)
 		die("watch", -errno);

@@ -31,6 +31,7 @@
 
 #include "kern.h"
 #include "fuzz_input.h"
+#include "op_sizes.h"
 
 #define NAPPS	 4
 #define NREGS	 8
@@ -155,26 +156,8 @@ static void rec_request(struct input *in, uint8_t ab)
 		body[i] = take8(in);
 	blen = len;
 	if (fdk & 0x80) { /* the op's exact size: most bodies then get past framing */
-		static const uint16_t sizes[XOK_OP_NR] = {
-		    [XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
-		    [XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
-		    [XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
-		    [XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
-		    [XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
-		    [XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
-		    [XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
-		    [XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
-		    [XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
-		    [XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
-		    [XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
-		    [XOK_OP_STATS] = sizeof(struct xok_stats_req),
-		    [XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
-		    [XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
-		    [XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
-		};
-
 		op %= XOK_OP_NR + 1;
-		blen = op < XOK_OP_NR ? sizes[op] : len;
+		blen = op < XOK_OP_NR ? op_body_size(op) : len;
 	}
 	if (op == XOK_OP_REGION_ADD && blen >= sizeof(struct xok_region_add))
 		memcpy(&size, body, sizeof(size));

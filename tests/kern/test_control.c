@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kern_test.h"
+#include "op_sizes.h"
 
 static int setup(void **state)
 {
@@ -121,41 +122,23 @@ static void test_header(void **state)
 /* Every op rejects a body one byte short or one byte long. */
 static void test_body_lengths(void **state)
 {
-	static const size_t sizes[XOK_OP_NR] = {
-	    [XOK_OP_HELLO] = 0,
-	    [XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
-	    [XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
-	    [XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
-	    [XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
-	    [XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
-	    [XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
-	    [XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
-	    [XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
-	    [XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
-	    [XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
-	    [XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
-	    [XOK_OP_INFO] = 0,
-	    [XOK_OP_STATS] = sizeof(struct xok_stats_req),
-	    [XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
-	    [XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
-	    [XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
-	};
 	struct xokd *x = *state;
 	struct app *a = kt_app(x, 0);
 	static uint8_t zero[XOK_MSG_MAX];
 	unsigned int op;
 
 	for (op = 0; op < XOK_OP_NR; op++) {
+		size_t size = op_body_size(op);
+
 		if (op == XOK_OP_WAKE_NOTE) { /* xokd -> app only: not a request */
 			assert_int_equal(kt_call(x, a, (uint16_t)op, zero, 0, -1, NULL, 0),
 					 -ENOSYS);
 			continue;
 		}
-		if (sizes[op])
-			assert_int_equal(
-			    kt_call(x, a, (uint16_t)op, zero, sizes[op] - 1, -1, NULL, 0), -EINVAL);
-		assert_int_equal(kt_call(x, a, (uint16_t)op, zero, sizes[op] + 1, -1, NULL, 0),
-				 -EINVAL);
+		if (size)
+			assert_int_equal(kt_call(x, a, (uint16_t)op, zero, size - 1, -1, NULL, 0),
+					 -EINVAL);
+		assert_int_equal(kt_call(x, a, (uint16_t)op, zero, size + 1, -1, NULL, 0), -EINVAL);
 	}
 }
 

@@ -37,6 +37,9 @@
 
 #include "sys_internal.h" /* raw requests */
 
+#include "udp_frame.h"
+#include "xok_client.h"
+
 static struct {
 	const char *socket;
 	int victim_port;
@@ -46,13 +49,6 @@ static struct {
 } opt = {.rounds = 2000};
 
 static int attacks, refused;
-
-static void die(const char *what, int err)
-{
-	printf("error=%d what=%s (%s)\n", err, what, strerror(err < 0 ? -err : err));
-	fflush(stdout);
-	exit(1);
-}
 
 /* Records one attack: refused when err is one of the two expected errors. */
 static void attack(const char *name, int err, int want, int want2)
@@ -363,7 +359,6 @@ int main(int argc, char **argv)
 	struct exos_region *reg;
 	struct exos_ring *ring;
 	struct exos_sys *sys;
-	unsigned int m[6];
 	struct in_addr in;
 	uint64_t denied = 0;
 	uint32_t i;
@@ -383,11 +378,8 @@ int main(int argc, char **argv)
 			opt.peer = ntohl(in.s_addr);
 			break;
 		case 'm':
-			if (sscanf(optarg, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
-				   &m[5]) != 6)
+			if (parse_mac(optarg, opt.peer_mac))
 				die("bad --peer-mac", -EINVAL);
-			for (i = 0; i < 6; i++)
-				opt.peer_mac[i] = (uint8_t)m[i];
 			break;
 		case 'r':
 			opt.rounds = atoi(optarg);
@@ -397,9 +389,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	err = exos_sys_open(opt.socket, &sys);
-	if (err)
-		die("open", err);
+	sys = open_sys(opt.socket);
 	err = exos_sys_info(sys, &info);
 	if (err || !info.niface)
 		die("info", err ? err : -ENODEV);

@@ -38,6 +38,9 @@
 #include <exos/sys.h>
 #include <xok/dpf.h>
 
+#include "udp_frame.h"
+#include "xok_client.h"
+
 static struct {
 	const char *socket;
 	uint8_t dst_mac[6];
@@ -48,35 +51,6 @@ static struct {
 	int count;
 	int ms;
 } opt = {.size = 60, .seconds = 5, .count = 64, .ms = 100};
-
-static void die(const char *what, int err)
-{
-	printf("error=%d what=%s (%s)\n", err, what, strerror(err < 0 ? -err : err));
-	fflush(stdout);
-	exit(1);
-}
-
-static struct exos_sys *open_sys(void)
-{
-	struct exos_sys *sys;
-	int err = exos_sys_open(opt.socket, &sys);
-
-	if (err)
-		die("open", err);
-	return sys;
-}
-
-static void iface0(struct exos_sys *sys, struct xok_iface_info *out)
-{
-	struct xok_info_reply info;
-	int err = exos_sys_info(sys, &info);
-
-	if (err)
-		die("info", err);
-	if (info.niface == 0)
-		die("info: no interface", -ENODEV);
-	*out = info.ifaces[0];
-}
 
 /* A ring and a UDP filter on our address and port: binds the port. */
 static struct exos_ring *bind_udp(struct exos_sys *sys, const struct xok_iface_info *ifc, int port,
@@ -97,43 +71,18 @@ static struct exos_ring *bind_udp(struct exos_sys *sys, const struct xok_iface_i
 	return ring;
 }
 
-static uint16_t ip_csum(const uint8_t *b, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* An Ethernet | IPv4 | UDP frame of opt.size bytes (at least 42). */
 static uint32_t build_udp(uint8_t *f, const struct xok_iface_info *ifc)
 {
-	uint32_t len = opt.size < 42 ? 42 : opt.size, src = ifc->addr, dst = htonl(opt.dst);
-	uint16_t v;
+	uint32_t len = opt.size < 42 ? 42 : opt.size;
+	struct udp_frame u = {.dst_mac = opt.dst_mac,
+			      .src_mac = ifc->mac,
+			      .src = ifc->addr,
+			      .dst = htonl(opt.dst),
+			      .sport = (uint16_t)opt.sport,
+			      .dport = (uint16_t)opt.dport};
 
-	memset(f, 0, len);
-	memcpy(f, opt.dst_mac, 6);
-	memcpy(f + 6, ifc->mac, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	v = htons((uint16_t)(len - 14));
-	memcpy(f + 16, &v, 2);
-	f[22] = 64;
-	f[23] = 17;
-	memcpy(f + 26, &src, 4);
-	memcpy(f + 30, &dst, 4);
-	v = htons(ip_csum(f + 14, 20));
-	memcpy(f + 24, &v, 2);
-	v = htons((uint16_t)opt.sport);
-	memcpy(f + 34, &v, 2);
-	v = htons((uint16_t)opt.dport);
-	memcpy(f + 36, &v, 2);
-	v = htons((uint16_t)(len - 34));
-	memcpy(f + 38, &v, 2);
+	udp_frame_build(f, len, &u);
 	return len;
 }
 
@@ -141,7 +90,7 @@ static uint32_t build_udp(uint8_t *f, const struct xok_iface_info *ifc)
 
 static int cmd_flood(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_iface_info ifc;
 	struct exos_region *reg;
 	struct exos_iov iov;
@@ -149,7 +98,7 @@ static int cmd_flood(void)
 	uint64_t end, queued = 0, refused = 0;
 	int err, h;
 
-	iface0(sys, &ifc);
+	first_iface(sys, &ifc);
 	bind_udp(sys, &ifc, opt.sport, 8);
 	err = exos_region_create(sys, 65536, &reg);
 	if (err)
@@ -204,7 +153,7 @@ static int cmd_flood(void)
 
 static int cmd_echo(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_iface_info ifc;
 	struct exos_region *reg;
 	struct exos_ring *ring;
@@ -213,7 +162,7 @@ static int cmd_echo(void)
 	uint64_t end, frames = 0;
 	int err;
 
-	iface0(sys, &ifc);
+	first_iface(sys, &ifc);
 	ring = bind_udp(sys, &ifc, opt.port, 256);
 	err = exos_region_create(sys, 64 * 2048 + 4096, &reg);
 	if (err)
@@ -273,7 +222,7 @@ static int cmd_echo(void)
 
 static int cmd_spam(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_info_reply info;
 	uint64_t end, ok = 0, eagain = 0;
 	int err;
@@ -300,14 +249,14 @@ static int cmd_spam(void)
 
 static int cmd_txhold(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_iface_info ifc;
 	struct exos_region *reg;
 	struct exos_iov iov;
 	uint32_t *word;
 	int i, err;
 
-	iface0(sys, &ifc);
+	first_iface(sys, &ifc);
 	bind_udp(sys, &ifc, opt.sport, 8);
 	err = exos_region_create(sys, 65536, &reg);
 	if (err)
@@ -334,13 +283,13 @@ static int cmd_txhold(void)
 
 static int cmd_waitpoll(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_iface_info ifc;
 	struct exos_ring *ring;
 	char line[256];
 	int err;
 
-	iface0(sys, &ifc);
+	first_iface(sys, &ifc);
 	ring = bind_udp(sys, &ifc, opt.port, 32);
 	printf("ready\n");
 	fflush(stdout);
@@ -403,8 +352,8 @@ static int cmd_kick(void)
 	uint64_t t0, t1;
 	int err;
 
-	kick_sys = open_sys();
-	iface0(kick_sys, &ifc);
+	kick_sys = open_sys(opt.socket);
+	first_iface(kick_sys, &ifc);
 	bind_udp(kick_sys, &ifc, 9, 8); /* a ring nobody sends to */
 	t0 = exos_now_ns();
 	pthread_create(&t, NULL, kicker, NULL);
@@ -439,7 +388,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static int cmd_txlat(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_iface_info ifc;
 	struct exos_region *reg;
 	struct exos_iov iov;
@@ -447,7 +396,7 @@ static int cmd_txlat(void)
 	uint32_t *word;
 	int i, n = 0, err;
 
-	iface0(sys, &ifc);
+	first_iface(sys, &ifc);
 	bind_udp(sys, &ifc, opt.sport, 8);
 	err = exos_region_create(sys, 65536, &reg);
 	if (err)
@@ -496,7 +445,7 @@ static int cmd_txlat(void)
 
 static int cmd_table(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	const struct xok_arp_table *t;
 	const void *base;
 	uint64_t end;
@@ -534,17 +483,11 @@ static int cmd_table(void)
 	return 0;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int m[6];
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)m[i];
-	return 0;
-}
+static const struct subcommand cmds[] = {
+    {"flood", cmd_flood},   {"echo", cmd_echo},		{"spam", cmd_spam},
+    {"txhold", cmd_txhold}, {"waitpoll", cmd_waitpoll}, {"kick", cmd_kick},
+    {"txlat", cmd_txlat},   {"table", cmd_table},	{0},
+};
 
 int main(int argc, char **argv)
 {
@@ -561,17 +504,12 @@ int main(int argc, char **argv)
 	    {"ms", required_argument, NULL, 'M'},
 	    {0},
 	};
-	struct in_addr in;
 	const char *cmd;
 	int c;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: xok-load flood|echo|spam|txhold|waitpoll|kick|txlat|table "
-				"[options]\n");
+	cmd = subcommand_arg(argc, argv, "xok-load", cmds);
+	if (!cmd)
 		return 2;
-	}
-	cmd = argv[1];
-	optind = 2;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'S':
@@ -582,9 +520,7 @@ int main(int argc, char **argv)
 				die("bad mac", -EINVAL);
 			break;
 		case 'd':
-			if (inet_pton(AF_INET, optarg, &in) != 1)
-				die("bad address", -EINVAL);
-			opt.dst = ntohl(in.s_addr);
+			opt.dst = parse_ip(optarg);
 			break;
 		case 'a':
 			opt.sport = atoi(optarg);
@@ -614,22 +550,5 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(cmd, "flood"))
-		return cmd_flood();
-	if (!strcmp(cmd, "echo"))
-		return cmd_echo();
-	if (!strcmp(cmd, "spam"))
-		return cmd_spam();
-	if (!strcmp(cmd, "txhold"))
-		return cmd_txhold();
-	if (!strcmp(cmd, "waitpoll"))
-		return cmd_waitpoll();
-	if (!strcmp(cmd, "kick"))
-		return cmd_kick();
-	if (!strcmp(cmd, "txlat"))
-		return cmd_txlat();
-	if (!strcmp(cmd, "table"))
-		return cmd_table();
-	fprintf(stderr, "xok-load: unknown command %s\n", cmd);
-	return 2;
+	return run_subcommand("xok-load", cmds, cmd);
 }

@@ -43,6 +43,10 @@
 
 #include "sys_internal.h" /* tests only: raw calls and the TXQ, to craft bad requests */
 
+#include "op_sizes.h"
+#include "udp_frame.h"
+#include "xok_client.h"
+
 static struct {
 	const char *socket;
 	int port;
@@ -73,13 +77,6 @@ static struct {
 	 .seed = 1,
 	 .ms = 200};
 
-static void die(const char *what, int err)
-{
-	printf("error=%d what=%s (%s)\n", err, what, strerror(err < 0 ? -err : err));
-	fflush(stdout);
-	exit(1);
-}
-
 static uint64_t now_real(void)
 {
 	struct timespec ts;
@@ -99,28 +96,14 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 	return h;
 }
 
-static struct exos_sys *open_sys(void)
-{
-	struct exos_sys *sys;
-	int err = exos_sys_open(opt.socket, &sys);
-
-	if (err)
-		die("open", err);
-	return sys;
-}
-
 static uint32_t iface_addr(struct exos_sys *sys, uint32_t *ifindex)
 {
-	struct xok_info_reply info;
-	int err = exos_sys_info(sys, &info);
+	struct xok_iface_info ifc;
 
-	if (err)
-		die("info", err);
-	if (info.niface == 0)
-		die("info: no interface", -ENODEV);
+	first_iface(sys, &ifc);
 	if (ifindex)
-		*ifindex = info.ifaces[0].ifindex;
-	return ntohl(info.ifaces[0].addr);
+		*ifindex = ifc.ifindex;
+	return ntohl(ifc.addr);
 }
 
 static int udp_filter(struct exos_sys *sys, struct exos_ring *ring, int port,
@@ -157,7 +140,7 @@ static void print_frame(const struct xok_ring_entry *e)
 
 static int cmd_recv(bool sleep_first)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct exos_filter_id id;
 	struct exos_ring *ring;
 	uint64_t deadline;
@@ -219,24 +202,9 @@ static int cmd_recv(bool sleep_first)
 
 /* ---- send: a 3-piece gather frame ---- */
 
-static uint16_t ip_csum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (n & 1)
-		s += (uint32_t)b[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 static int cmd_send(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_info_reply info;
 	struct exos_region *reg;
 	struct exos_iov iov[3];
@@ -326,7 +294,7 @@ static int raw_xmit(struct exos_sys *sys, const struct xok_tx_desc *d)
 
 static int cmd_badsend(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct exos_region *reg;
 	struct xok_tx_desc d;
 	uint32_t ifindex, *notify, prod;
@@ -359,7 +327,7 @@ static int cmd_badsend(void)
 	fails += err == -EFAULT;
 	/* 4: the region of another connection of the same process: ids are per connection */
 	{
-		struct exos_sys *other = open_sys();
+		struct exos_sys *other = open_sys(opt.socket);
 		struct exos_region *oreg;
 		int k;
 
@@ -405,7 +373,7 @@ static int cmd_badsend(void)
 
 static int cmd_pred_timeout(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct xok_wkpred p;
 	struct exos_region *reg;
 	uint64_t t0, deadline;
@@ -451,7 +419,7 @@ static void sleep_forever(void)
 
 static int cmd_filter(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct exos_filter_id id;
 	struct exos_ring *ring;
 	int err;
@@ -473,7 +441,7 @@ static int cmd_filter(void)
 
 static int cmd_hold(void)
 {
-	struct exos_sys *sys = open_sys();
+	struct exos_sys *sys = open_sys(opt.socket);
 	struct exos_filter_id id;
 	struct exos_region *extra;
 	struct exos_ring *ring;
@@ -564,25 +532,6 @@ static int fuzz_fd(unsigned int *seed)
 /* A plausible request for op, then a few random mutations. */
 static size_t fuzz_msg(unsigned int *seed, uint8_t *buf, size_t cap)
 {
-	static const uint16_t sizes[XOK_OP_NR] = {
-	    [XOK_OP_HELLO] = 0,
-	    [XOK_OP_REGION_ADD] = sizeof(struct xok_region_add),
-	    [XOK_OP_REGION_DEL] = sizeof(struct xok_region_del),
-	    [XOK_OP_RING_SET] = sizeof(struct xok_ring_set),
-	    [XOK_OP_RING_MOD] = sizeof(struct xok_ring_mod),
-	    [XOK_OP_RING_DEL] = sizeof(struct xok_ring_del),
-	    [XOK_OP_DPF_INSERT] = sizeof(struct xok_dpf_insert),
-	    [XOK_OP_DPF_DELETE] = sizeof(struct xok_dpf_delete),
-	    [XOK_OP_DPF_REF] = sizeof(struct xok_dpf_ref),
-	    [XOK_OP_NET_XMIT] = sizeof(struct xok_tx_desc),
-	    [XOK_OP_TXQ_SET] = sizeof(struct xok_txq_set),
-	    [XOK_OP_WKPRED] = sizeof(struct xok_wkpred),
-	    [XOK_OP_INFO] = 0,
-	    [XOK_OP_STATS] = sizeof(struct xok_stats_req),
-	    [XOK_OP_TABLE_PUBLISH] = sizeof(struct xok_table_req),
-	    [XOK_OP_TABLE_GET] = sizeof(struct xok_table_req),
-	    [XOK_OP_TABLE_NOTIFY] = sizeof(struct xok_table_req),
-	};
 	struct xok_msg h = {XOK_ABI_MAGIC, XOK_ABI_VERSION, 0, 0, 0};
 	size_t len, i, nmut;
 	int mode = rand_r(seed) % 10;
@@ -595,7 +544,7 @@ static size_t fuzz_msg(unsigned int *seed, uint8_t *buf, size_t cap)
 	}
 	h.op = (uint16_t)(rand_r(seed) % (XOK_OP_NR + 2));
 	h.seq = (uint32_t)rand_r(seed);
-	len = sizeof(h) + (h.op < XOK_OP_NR ? sizes[h.op] : (size_t)rand_r(seed) % 64);
+	len = sizeof(h) + (h.op < XOK_OP_NR ? op_body_size(h.op) : (size_t)rand_r(seed) % 64);
 	memset(buf, 0, len);
 	memcpy(buf, &h, sizeof(h));
 	/* small plausible values: ids 0..3, offsets page-ish, sizes 4096-ish */
@@ -697,7 +646,7 @@ static int cmd_fuzz(void)
 	       reconnects);
 	/* xokd must still answer properly */
 	{
-		struct exos_sys *sys = open_sys();
+		struct exos_sys *sys = open_sys(opt.socket);
 
 		printf("fuzz alive app=%u\n", exos_sys_app_id(sys));
 		exos_sys_close(sys);
@@ -706,26 +655,27 @@ static int cmd_fuzz(void)
 	return 0;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+static int cmd_recv_frames(void)
 {
-	unsigned int m[6];
-	int i;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
-		return -1;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)m[i];
-	return 0;
+	return cmd_recv(false);
 }
 
-static uint32_t parse_ip(const char *s)
+static int cmd_wait(void)
 {
-	struct in_addr in;
-
-	if (inet_pton(AF_INET, s, &in) != 1)
-		die("bad address", -EINVAL);
-	return ntohl(in.s_addr);
+	return cmd_recv(true);
 }
+
+static const struct subcommand cmds[] = {
+    {"recv", cmd_recv_frames},
+    {"send", cmd_send},
+    {"badsend", cmd_badsend},
+    {"wait", cmd_wait},
+    {"pred-timeout", cmd_pred_timeout},
+    {"filter", cmd_filter},
+    {"hold", cmd_hold},
+    {"fuzz", cmd_fuzz},
+    {0},
+};
 
 int main(int argc, char **argv)
 {
@@ -757,13 +707,9 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: xok-testapp recv|send|badsend|wait|pred-timeout|filter|"
-				"hold|fuzz [options]\n");
+	cmd = subcommand_arg(argc, argv, "xok-testapp", cmds);
+	if (!cmd)
 		return 2;
-	}
-	cmd = argv[1];
-	optind = 2;
 	opt.payload = "hello from xok";
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -839,22 +785,5 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(cmd, "recv"))
-		return cmd_recv(false);
-	if (!strcmp(cmd, "wait"))
-		return cmd_recv(true);
-	if (!strcmp(cmd, "send"))
-		return cmd_send();
-	if (!strcmp(cmd, "badsend"))
-		return cmd_badsend();
-	if (!strcmp(cmd, "pred-timeout"))
-		return cmd_pred_timeout();
-	if (!strcmp(cmd, "filter"))
-		return cmd_filter();
-	if (!strcmp(cmd, "hold"))
-		return cmd_hold();
-	if (!strcmp(cmd, "fuzz"))
-		return cmd_fuzz();
-	fprintf(stderr, "xok-testapp: unknown command %s\n", cmd);
-	return 2;
+	return run_subcommand("xok-testapp", cmds, cmd);
 }

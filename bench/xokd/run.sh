@@ -26,35 +26,9 @@ RECV_CPU=${RECV_CPU:-1}
 # measures the plain contention instead.
 APP_PREFIX=${APP_PREFIX-chrt -i 0}
 P=xb$$
-NS_X=$P-x NS_C=$P-c IFA=${P}a IFB=${P}b
-NET=198.19.$(($$ % 256))
-TMP=$(mktemp -d "/tmp/$P.XXXXXX")
+. "$B/netns.sh"
 
-cleanup() {
-	local p
-	# only our own still-running background jobs (never a recycled PID)
-	for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null; done
-	wait
-	ip netns del "$NS_X" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-	local i
-	for i in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "run.sh: timed out waiting for '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-
-ip netns add "$NS_X" && ip netns add "$NS_C" || exit 1
-ip link add "$IFA" netns "$NS_X" type veth peer name "$IFB" netns "$NS_C" || exit 1
-ip -n "$NS_X" link set "$IFA" up
-ip -n "$NS_C" link set "$IFB" up
-ip -n "$NS_C" addr add "$NET.2/24" dev "$IFB"
+netns_up
 MAC_A=$(ip netns exec "$NS_X" cat "/sys/class/net/$IFA/address")
 MAC_B=$(ip netns exec "$NS_C" cat "/sys/class/net/$IFB/address")
 ip -n "$NS_C" neigh replace "$NET.1" lladdr "$MAC_A" dev "$IFB" nud permanent
@@ -67,7 +41,6 @@ echo "xokd benchmark: veth $IFA (xokd side) <- $IFB (sender), ${FRAME}-byte fram
 	"busy-polling app run as '${APP_PREFIX:-(as is)}'"
 
 rate_of() { sed -n 's/.* pps=\([0-9]*\).*/\1/p' "$1" | tail -1; }
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 start_xokd() {
 	SOCK=$TMP/xokd.sock
 	ip netns exec "$NS_X" taskset -c "$RECV_CPU" "$XOKD" --iface "$IFA" --addr "$NET.1/24" --socket "$SOCK" \

@@ -13,38 +13,12 @@ ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-60}
 CLAIMS=${CLAIMS:-1 256}
 P=xt$$
-NS_X=$P-x NS_C=$P-c IFA=${P}a IFB=${P}b
-NET=198.19.$(($$ % 256))
-TMP=$(mktemp -d "/tmp/$P.XXXXXX")
 HZ=$(getconf CLK_TCK)
+. "$B/netns.sh"
 
-cleanup() {
-	local p
-	for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null; done
-	wait
-	ip netns del "$NS_X" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() { # FILE PATTERN
-	local i
-	for i in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "tx.sh: timed out waiting for '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-
-ip netns add "$NS_X" && ip netns add "$NS_C" || exit 1
-ip link add "$IFA" netns "$NS_X" type veth peer name "$IFB" netns "$NS_C" || exit 1
-ip -n "$NS_X" link set "$IFA" up
-ip -n "$NS_C" link set "$IFB" up
-ip -n "$NS_C" addr add "$NET.2/24" dev "$IFB"
+netns_up
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # run MODE CLAIMS: one flood; prints "fps ns_per_frame"
 run() {

@@ -6,6 +6,12 @@
 # Each round runs the baseline and then xokd, alternating, so that background load hits
 # both alike; the medians and their ratio are reported.
 set -u
+case ${1:-} in
+-h | --help) sed -n '2,/^set -u/{/^set -u/d;p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+"") ;;
+*) echo "run.sh: unexpected argument '$1' (settings are environment variables: see --help)" >&2
+	exit 2 ;;
+esac
 B=$(cd "$(dirname "$0")" && pwd)
 XOKD=${XOKD:-$B/../../src/kern/xokd}
 BLAST=$B/bench-xokd-blast
@@ -25,6 +31,7 @@ RECV_CPU=${RECV_CPU:-1}
 # as a busy-polling app sharing a core with its kernel should.  APP_PREFIX= (empty)
 # measures the plain contention instead.
 APP_PREFIX=${APP_PREFIX-chrt -i 0}
+# shellcheck disable=SC2034 # the name prefix netns.sh uses
 P=xb$$
 . "$B/netns.sh"
 

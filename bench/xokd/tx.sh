@@ -5,6 +5,12 @@
 # source port through them.  Root; own namespaces, removed on exit.
 #   SECONDS_RUN=5 ROUNDS=3 SIZE=60 CLAIMS="1 256" ./tx.sh   (build dir: bench/xokd/tx.sh)
 set -u
+case ${1:-} in
+-h | --help) sed -n '2,/^set -u/{/^set -u/d;p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+"") ;;
+*) echo "tx.sh: unexpected argument '$1' (settings are environment variables: see --help)" >&2
+	exit 2 ;;
+esac
 B=$(cd "$(dirname "$0")" && pwd)
 XOKD=${XOKD:-$B/../../src/kern/xokd}
 FLOOD=$B/bench-xokd-txflood
@@ -12,6 +18,7 @@ SECS=${SECONDS_RUN:-5}
 ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-60}
 CLAIMS=${CLAIMS:-1 256}
+# shellcheck disable=SC2034 # the name prefix netns.sh uses
 P=xt$$
 HZ=$(getconf CLK_TCK)
 . "$B/netns.sh"

@@ -77,15 +77,21 @@ const char *ctl_op_name(unsigned int op)
 	return op < XOK_OP_NR && ctl_ops[op].name ? ctl_ops[op].name : "?";
 }
 
+/* OR-accumulated a word at a time with no early exit, so that the compiler vectorises it:
+ * every transmit descriptor has up to 15 unused 16-byte pieces to check. */
 bool ctl_pad_zero(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	size_t i;
+	uint64_t acc = 0, w;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
+	for (; i + sizeof(w) <= n; i += sizeof(w)) {
+		memcpy(&w, b + i, sizeof(w));
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
 }
 
 /*

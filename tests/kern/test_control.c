@@ -120,6 +120,25 @@ static void test_header(void **state)
 }
 
 /* Every op rejects a body one byte short or one byte long. */
+/* Every byte of every length up to 300, at every offset of an unaligned buffer. */
+static void test_pad_zero(void **state)
+{
+	uint8_t buf[300 + 8] = {0};
+
+	(void)state;
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n <= 300; n++) {
+			assert_true(ctl_pad_zero(buf + off, n));
+			for (size_t i = 0; i < n; i++) {
+				buf[off + i] = 0x80;
+				assert_false(ctl_pad_zero(buf + off, n));
+				buf[off + i] = 0;
+			}
+		}
+	buf[0] = 1; /* outside the range checked */
+	assert_true(ctl_pad_zero(buf + 1, 300));
+}
+
 static void test_body_lengths(void **state)
 {
 	struct xokd *x = *state;
@@ -875,6 +894,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+	    cmocka_unit_test(test_pad_zero),
 	    cmocka_unit_test_setup_teardown(test_body_lengths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_region_add, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_region_bytes_limit, setup, teardown),

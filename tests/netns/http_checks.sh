@@ -114,10 +114,17 @@ hc_headers() {
 	xt_check "Last-Modified is an IMF-fixdate" \
 		grep -Eq '^Last-Modified: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT$' \
 		<<<"$hdrs"
-	xt_check "Date is now, an IMF-fixdate (RFC 9110 6.6.1)" \
-		python3 -c "import email.utils, sys, time; d = email.utils.parsedate_to_datetime(sys.argv[1]); sys.exit(abs(d.timestamp() - time.time()) > 5)" \
-		"$(sed -n 's/^Date: //p' <<<"$hdrs")"
+	xt_check "Date is now, an IMF-fixdate (RFC 9110 6.6.1)" hc_date_is_now "$hdrs"
 	xt_check "Server: cheetah" grep -q '^Server: cheetah$' <<<"$hdrs"
+	hdrs=$(hc_cli curl -s -D - -o /dev/null "http://$SRV:$PORT/nonexistent" | tr -d '\r')
+	xt_check "an error response's Date is now too" hc_date_is_now "$hdrs"
+}
+
+# hc_date_is_now HEADERS: their Date field is an IMF-fixdate within 5 s of now.
+hc_date_is_now() {
+	python3 -c "import email.utils, sys, time
+d = email.utils.parsedate_to_datetime(sys.argv[1])
+sys.exit(abs(d.timestamp() - time.time()) > 5)" "$(sed -n 's/^Date: //p' <<<"$1")" 2>/dev/null
 }
 
 hc_head_bytes() {

@@ -31,9 +31,12 @@ flood() { # NAME SPORT [setpriv args...]: a flooder in the background; PID in FL
 	return 1
 }
 
-# share PID_A PID_B: A's fraction of the bytes both sent over 3 s, both backlogged
+# share PID_A PID_B: A's fraction of the bytes both sent over 3 s, and whether both were
+# backlogged: frames waiting in their TXQ or handed to xokd and not yet sent, at the start
+# and at the end (the TXQ alone can be empty for an instant: a flooder flushes every 32
+# frames, and xokd takes a turn's worth at once).
 share() {
-	local q="{a['pid']: (a['tx_bytes'], a['txq_backlog']) for a in j['apps_tx']}"
+	local q="{a['pid']: (a['tx_bytes'], a['txq_backlog'] + a['tx_inflight']) for a in j['apps_tx']}"
 	local s0 s1
 	s0=$(xk_json "$q") || return 1
 	sleep 3
@@ -76,7 +79,8 @@ xt_check "flooders saw no refusals" bash -c "grep -q 'refused=0' '$XT_TMP/fa.out
 # ---- weight 3 for uid nobody ----
 xt_stop "$XOKD_PID" TERM 5
 NOBODY=$(id -u nobody)
-xk_start_xokd --impair "rate=$RATE" --tx-weight "uid=$NOBODY:3" || xt_die "xokd --tx-weight did not start"
+xk_start_xokd --impair "rate=$RATE" --tx-weight "uid=$NOBODY:3" ||
+	xt_die "xokd --tx-weight did not start"
 flood fc 6011 || xt_die "flooder c"
 PC=$FLOOD_PID
 flood fd 6012 setpriv --reuid=nobody --regid=nogroup --clear-groups || xt_die "flooder d"

@@ -92,9 +92,10 @@ const struct precsum_stats *precsum_stats(const struct precsum *p);
 struct errpages;
 int errpages_create(struct regmem *m, struct errpages **out);
 void errpages_destroy(struct errpages *e, struct regmem *m);
-/* The complete response for (status, keep_alive, head), or NULL if not prepared. */
+/* The complete response for (status, keep_alive, head), its length in *len and where its
+ * Date line goes in *date_at; NULL if not prepared. */
 const char *errpage_find(const struct errpages *e, int status, bool keep_alive, bool head,
-			 size_t *len);
+			 size_t *len, size_t *date_at);
 
 /* ---- conn.c: one HTTP connection on the low-level TCP API ---- */
 

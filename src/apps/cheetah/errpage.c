@@ -20,6 +20,7 @@ static const int errpage_status[] = {400, 404, 405, 413, 414, 431, 500, 505};
 struct errpage {
 	const char *data;
 	uint32_t len;
+	uint32_t date_at; /* found once here, not per response */
 };
 
 struct errpages {
@@ -49,8 +50,11 @@ int errpages_create(struct regmem *m, struct errpages **out)
 
 				if (n < 0)
 					continue; /* left NULL: sent as a copy if ever needed */
-				e->page[i][ka][head] =
-				    (struct errpage){.data = e->mem + off, .len = (uint32_t)n};
+				e->page[i][ka][head] = (struct errpage){
+				    .data = e->mem + off,
+				    .len = (uint32_t)n,
+				    .date_at = (uint32_t)http_resp_date_at(e->mem + off, (size_t)n),
+				};
 				off += (size_t)n;
 			}
 		}
@@ -66,7 +70,7 @@ void errpages_destroy(struct errpages *e, struct regmem *m)
 }
 
 const char *errpage_find(const struct errpages *e, int status, bool keep_alive, bool head,
-			 size_t *len)
+			 size_t *len, size_t *date_at)
 {
 	for (size_t i = 0; i < ERRPAGE_NSTATUS; i++) {
 		const struct errpage *p = &e->page[i][keep_alive][head];
@@ -74,6 +78,7 @@ const char *errpage_find(const struct errpages *e, int status, bool keep_alive, 
 		if (errpage_status[i] != status)
 			continue;
 		*len = p->len;
+		*date_at = p->date_at;
 		return p->data;
 	}
 	return NULL;

@@ -79,13 +79,13 @@ static int send_error(struct conn *cn, struct http_reply *rep, bool head, bool l
 	struct exos_tcp_sendreq q[3];
 	const char *page = NULL;
 	unsigned n = 1;
-	size_t len = 0;
+	size_t len = 0, date_at = 0;
 	int err;
 
 	if (srv->conf->prehdr)
-		page = errpage_find(srv->errs, rep->status, rep->keep_alive, head, &len);
+		page = errpage_find(srv->errs, rep->status, rep->keep_alive, head, &len, &date_at);
 	if (page) {
-		n = dated(page, len, http_resp_date_at(page, len), http_date_line(), q);
+		n = dated(page, len, date_at, http_date_line(), q);
 	} else {
 		q[0] = req_ref(rep->iov[0].iov_base, rep->iov[0].iov_len);
 		q[0].flags = EXOS_TCP_SEND_COPY;

@@ -7,6 +7,7 @@
 # Environment: SOCKCLIENT_LINUX, WEBSWAMP_GEN (binaries); XT_SWAMP_SECONDS (default 2).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/webswamp_common.sh"
 
 SC=${SOCKCLIENT_LINUX:?set SOCKCLIENT_LINUX to the sockclient-linux binary}
 GEN=${WEBSWAMP_GEN:?set WEBSWAMP_GEN to the webswamp-gen binary}
@@ -107,31 +108,7 @@ xt_check "surge: more than 20 distinct documents" \
 surge surge_b 42
 surge surge_c 43
 
-# same_prefix A B: for every client, the shorter of the two sequences is a prefix of the
-# other (runs of equal length in time complete different numbers of requests).
-same_prefix() {
-	python3 - "$XT_TMP/$1.trace" "$XT_TMP/$2.trace" <<'PY'
-import sys
-from collections import defaultdict
-def load(f):
-    seq = defaultdict(list)
-    for line in open(f):
-        client, n, think, path = line.split()
-        assert int(n) == len(seq[client]), "trace out of order"
-        seq[client].append((think, path))
-    return seq
-a, b = load(sys.argv[1]), load(sys.argv[2])
-common = 0
-for c in set(a) | set(b):
-    n = min(len(a[c]), len(b[c]))
-    if n == 0 or a[c][:n] != b[c][:n]:
-        sys.exit(1)
-    common += n
-sys.exit(0 if common >= 40 else 1)
-PY
-}
 xt_check "surge: same seed, same per-client request sequences" same_prefix surge_a surge_b
-differs() { ! same_prefix "$@"; }
 xt_check "surge: another seed, other sequences" differs surge_a surge_c
 
 # ---- the server dies mid-run: errors, counted and reported ----

@@ -37,9 +37,7 @@ xd_start_xokd() {
 xd_start_arpd() {
 	xt_spawn - "$ARPD" --socket "$SOCK" "$@" >>"$XT_TMP/arpd.log" 2>&1
 	ARPD_PID=$XT_PID
-	xt_wait_for "$XT_TMP/arpd.log" "arpd: ready" 10 "$ARPD_PID" && return 0
-	cat "$XT_TMP/arpd.log" >&2
-	return 1
+	xt_wait_log "$XT_TMP/arpd.log" "arpd: ready" 10 "$ARPD_PID"
 }
 
 # xd_start_strayd [ARGS...]: strayd; PID in STRAYD_PID, log strayd.log (appended).
@@ -48,13 +46,7 @@ xd_start_strayd() {
 	n=$(grep -c "strayd: ready" "$XT_TMP/strayd.log" 2>/dev/null)
 	xt_spawn - "$STRAYD" --socket "$SOCK" "$@" >>"$XT_TMP/strayd.log" 2>&1
 	STRAYD_PID=$XT_PID
-	for _ in $(seq 200); do
-		[ "$(grep -c "strayd: ready" "$XT_TMP/strayd.log")" -gt "${n:-0}" ] && return 0
-		kill -0 "$STRAYD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$XT_TMP/strayd.log" >&2
-	return 1
+	xt_wait_log "$XT_TMP/strayd.log" "strayd: ready" 10 "$STRAYD_PID" "${n:-0}"
 }
 
 # xd_start_all: topology, xokd, arpd, strayd.

@@ -224,15 +224,25 @@ xt_wait_port() {
 	return 1
 }
 
-# xt_wait_for FILE PATTERN [TIMEOUT_S [PID]]: wait until PATTERN appears in FILE (and PID,
-# if given, is alive).
+# xt_wait_for FILE PATTERN [TIMEOUT_S [PID [SEEN]]]: wait until FILE holds more than SEEN
+# (default 0) lines matching PATTERN, while PID, if given, is alive.  SEEN is for logs
+# appended to across restarts: the count taken before the start.
 xt_wait_for() {
-	local file=$1 pat=$2 t=${3:-10} pid=${4:-} i
+	local file=$1 pat=$2 t=${3:-10} pid=${4:-} seen=${5:-0} i c
 	for i in $(seq $((t * 20))); do
-		grep -q -- "$pat" "$file" 2>/dev/null && return 0
+		c=$(grep -c -- "$pat" "$file" 2>/dev/null)
+		[ "${c:-0}" -gt "$seen" ] && return 0
 		[ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && break
 		sleep 0.05
 	done
+	return 1
+}
+
+# xt_wait_log FILE PATTERN TIMEOUT_S PID [SEEN]: xt_wait_for a program's readiness line; if
+# it does not come, the program's log on stderr to say why.
+xt_wait_log() {
+	xt_wait_for "$@" && return 0
+	cat "$1" >&2
 	return 1
 }
 
@@ -247,14 +257,7 @@ xt_xokd_socket() {
 # xt_wait_xokd PID LOG: wait until the xokd PID has made $SOCK and says "ready" in LOG;
 # its log on stderr if it does not.
 xt_wait_xokd() {
-	local pid=$1 log=$2
-	for _ in $(seq 100); do
-		[ -S "$SOCK" ] && grep -q "ready" "$log" && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$log" >&2
-	return 1
+	xt_wait_log "$2" ready 10 "$1" && [ -S "$SOCK" ] # xokd says ready once it listens
 }
 
 # xt_nginx_conf ADDR ROOT LOG: $XT_TMP/nginx.conf, nginx serving ROOT on ADDR:80 with its

@@ -28,13 +28,7 @@ twd_start() {
 	xt_spawn - "$TWD" --socket "$XOK_TWD_SOCKET" --xok-socket "$SOCK" --msl "$MSL" -v "$@" \
 		>>"$XT_TMP/twd.log" 2>&1
 	TWD_PID=$XT_PID
-	for _ in $(seq 100); do
-		[ "$(grep -c "twd: ready" "$XT_TMP/twd.log")" -gt "${n:-0}" ] && return 0
-		kill -0 "$TWD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$XT_TMP/twd.log" >&2
-	return 1
+	xt_wait_log "$XT_TMP/twd.log" "twd: ready" 5 "$TWD_PID" "${n:-0}"
 }
 
 twd_stats() {

@@ -47,18 +47,12 @@ cli() {
 # start_xfwd NAME ARGS...: an xfwd instance, log appended to $XT_TMP/NAME.log, PID in the
 # variable NAME.
 start_xfwd() {
-	local name=$1 log="$XT_TMP/$1.log" n i
+	local name=$1 log="$XT_TMP/$1.log" n
 	shift
 	n=$(grep -c "xfwd: ready" "$log" 2>/dev/null)
 	xt_spawn - "$XFWD" --socket "$SOCK" --linger 0.5 --stats "$@" >>"$log" 2>&1
 	printf -v "$name" '%s' "$XT_PID"
-	for i in $(seq 200); do
-		[ "$(grep -c "xfwd: ready" "$log")" -gt "${n:-0}" ] && return 0
-		kill -0 "$XT_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$log" >&2
-	return 1
+	xt_wait_log "$log" "xfwd: ready" 10 "$XT_PID" "${n:-0}"
 }
 
 # stats_of PID LOG FIELD: a counter from the daemon's latest SIGUSR1 dump.

@@ -24,35 +24,22 @@ xk_topology() {
 # xk_start_xokd [ARGS...]: start xokd on $XT_IF_A; waits for its "ready" (a new one: the
 # log is appended to across restarts).  PID in XOKD_PID.
 xk_start_xokd() {
-	local i n
+	local n
 	n=$(grep -c "main: ready" "$XT_TMP/xokd.log" 2>/dev/null)
 	xt_spawn "$NS_X" "$XOKD" --iface "$XT_IF_A" --addr "$XT_ADDR_A/24" --socket "$SOCK" "$@" \
 		>>"$XT_TMP/xokd.log" 2>&1
 	XOKD_PID=$XT_PID
-	for i in $(seq 100); do
-		[ -S "$SOCK" ] && [ "$(grep -c "main: ready" "$XT_TMP/xokd.log")" -gt "${n:-0}" ] &&
-			return 0
-		kill -0 "$XOKD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$XT_TMP/xokd.log" >&2
-	return 1
+	xt_wait_log "$XT_TMP/xokd.log" "main: ready" 10 "$XOKD_PID" "${n:-0}" && [ -S "$SOCK" ]
 }
 
 # xk_app NAME PATTERN SUBCOMMAND ARGS...: start xok-testapp in the background, output in
 # $XT_TMP/NAME.out; wait until PATTERN appears.  PID in APP_PID.
 xk_app() {
-	local name=$1 pattern=$2 i
+	local name=$1 pattern=$2
 	shift 2
 	xt_spawn - "$XOK_TESTAPP" "$@" --socket "$SOCK" >"$XT_TMP/$name.out" 2>&1
 	APP_PID=$XT_PID
-	for i in $(seq 200); do
-		grep -q "$pattern" "$XT_TMP/$name.out" && return 0
-		kill -0 "$APP_PID" 2>/dev/null || break
-		sleep 0.025
-	done
-	cat "$XT_TMP/$name.out" >&2
-	return 1
+	xt_wait_log "$XT_TMP/$name.out" "$pattern" 5 "$APP_PID"
 }
 
 # xk_wait_exit PID [TIMEOUT_S]: wait for a spawned process to exit; its status.

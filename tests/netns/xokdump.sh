@@ -36,18 +36,12 @@ start_xokd() {
 # dump NAME ARGS...: start xokdump in the background (as root unless $AS is set), wait
 # until it has installed its filters.  Output in $XT_TMP/NAME.out and NAME.err.
 dump() {
-	local name=$1 i
+	local name=$1
 	shift
 	xt_spawn - ${AS:-} timeout 30 "$XOKDUMP" --socket "$SOCK" "$@" \
 		>"$XT_TMP/$name.out" 2>"$XT_TMP/$name.err"
 	DUMP_PID=$XT_PID
-	for i in $(seq 100); do
-		grep -q "listening on" "$XT_TMP/$name.err" && return 0
-		kill -0 "$DUMP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$XT_TMP/$name.err" >&2
-	return 1
+	xt_wait_log "$XT_TMP/$name.err" "listening on" 5 "$DUMP_PID"
 }
 
 # dump_wait: waits for the xokdump started last to exit; its status is in DUMP_RC.

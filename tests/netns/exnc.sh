@@ -69,6 +69,37 @@ xd_wait_pid "$BI_PID" 30
 xt_expect_eq "simultaneous: Linux received exnc's 8 MB" "$(xd_sha "$XT_TMP/bi_c.out")" "$(xd_sha "$XT_TMP/d8")"
 xt_expect_eq "simultaneous: exnc received Linux's 8 MB" "$(xd_sha "$XT_TMP/bi_x.out")" "$(xd_sha "$XT_TMP/d8")"
 
+# ---- the peer finishes first: its FIN is a half-close, exnc -l still sends its whole stdin ----
+xt_spawn - bash -c "timeout 60 '$EXNC' -v -l -p 5006 <'$XT_TMP/d8' >'$XT_TMP/hc_x.out' 2>'$XT_TMP/hc_x.err'"
+HC_PID=$XT_PID
+xt_wait_for "$XT_TMP/hc_x.err" "listening" 5
+C timeout 60 python3 - "$XT_ADDR_A" "$XT_TMP/hc_c.out" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 5006), timeout=30)
+s.sendall(b'request\n'); s.shutdown(socket.SHUT_WR)
+got = bytearray()
+while True:
+    b = s.recv(1 << 20)
+    if not b: break
+    got += b
+open(sys.argv[2], 'wb').write(got)
+PY
+xd_wait_pid "$HC_PID" 30
+xt_expect_eq "half-close: exnc -l exits 0" "$?" 0
+xt_expect_eq "half-close: exnc -l received the request" "$(cat "$XT_TMP/hc_x.out")" "request"
+xt_expect_eq "half-close: Linux received all 8 MB of exnc's stdin after its own FIN" \
+	"$(stat -c %s "$XT_TMP/hc_c.out"):$(xd_sha "$XT_TMP/hc_c.out")" "8388608:$(xd_sha "$XT_TMP/d8")"
+# ...but input stdin does not have yet is not waited for: the peer's close ends the session
+xt_spawn - bash -c "timeout 60 '$EXNC' -v -l -p 5007 < <(sleep 30) >'$XT_TMP/idle_x.out' \
+	2>'$XT_TMP/idle_x.err'; echo \$? >'$XT_TMP/idle_x.rc'"
+IDLE_PID=$XT_PID
+xt_wait_for "$XT_TMP/idle_x.err" "listening" 5
+C timeout 10 python3 -c "import socket; s = socket.create_connection(('$XT_ADDR_A', 5007), timeout=5); s.sendall(b'bye\n'); s.close()"
+xt_wait_for "$XT_TMP/idle_x.rc" "" 5
+xt_expect_eq "idle stdin: exnc -l exits 0 when the peer closes" "$(cat "$XT_TMP/idle_x.rc" 2>/dev/null)" 0
+xt_expect_eq "idle stdin: exnc -l received the peer's data" "$(cat "$XT_TMP/idle_x.out")" "bye"
+xt_stop "$IDLE_PID" TERM 2
+
 # ---- TCP options on the wire ----
 xt_stop "$TCPDUMP_PID" INT 5
 tcpdump -n -r "$XT_TMP/syn.pcap" 2>/dev/null >"$XT_TMP/syn.txt"

@@ -32,6 +32,7 @@ struct copy {
 	uint8_t *out;	 /* socket -> stdout */
 	bool stdin_open;
 	bool eof_done;	 /* stdin's EOF handled (-N shutdown, -q deadline) */
+	bool peer_eof;	 /* the peer has finished sending */
 	uint64_t quit_ns, idle_ns; /* deadlines, 0 = none */
 	int slice_ms;
 };
@@ -62,6 +63,17 @@ static bool stdin_readable(void)
 	struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
 
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/*
+ * After the peer's FIN (a half-close: it may still receive), whatever stdin already holds
+ * is still sent, so `exnc -l <file` delivers the whole file to a client that finished its
+ * own sending first.  Input stdin does not have yet (a terminal, a slow pipe) is not
+ * waited for: the peer's close ends the session, as netcat users expect.
+ */
+static bool stdin_pending(const struct copy *c)
+{
+	return c->in_len || (c->stdin_open && stdin_readable());
 }
 
 /* stdin -> buffer -> socket; returns 1 on progress, 0 on none, -1 on a fatal error. */
@@ -141,7 +153,7 @@ static int pump_in(struct copy *c)
 /* Sleeps until the socket, stdin (by slices) or a deadline may need us. */
 static int wait_some(struct copy *c)
 {
-	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	struct pollfd p = {.fd = c->fd, .events = c->peer_eof ? 0 : POLLIN};
 	uint64_t deadline = 0, now;
 	int timeout = -1;
 
@@ -190,15 +202,18 @@ int exnc_copy(int fd, const struct exnc_opts *o)
 			rc = 1;
 			break;
 		}
-		b = pump_in(&c);
+		b = c.peer_eof ? 0 : pump_in(&c);
 		if (b < 0) {
 			rc = 1;
 			break;
 		}
 		if (b == 2) {
 			exnc_info(o, "connection closed by the peer");
-			break;
+			c.peer_eof = true;
+			b = 1;
 		}
+		if (c.peer_eof && !stdin_pending(&c))
+			break;
 		if (c.quit_ns && now_ns() >= c.quit_ns)
 			break;
 		if (a || b) {

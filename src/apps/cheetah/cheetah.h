@@ -21,13 +21,11 @@
  * the Table II breakdown. */
 struct cheetah_conf {
 	struct app_server_opts server; /* addr NULL: the stack's address */
-	const char *socket;
+	struct app_service_opts svc;   /* --socket, --stats, -v */
 	bool merge;	    /* knowledge-based packet merging: FIN on data, request ACK held */
 	bool precsum;	    /* precomputed per-segment checksums */
 	bool prehdr;	    /* precomputed response headers (and error responses) */
 	bool cache;	    /* merged file cache and retransmission pool (zero copy) */
-	bool stats;
-	int verbose;
 };
 
 /* The callbacks' clock: CLOCK_MONOTONIC at tick resolution, several times cheaper than

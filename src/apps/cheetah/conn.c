@@ -56,7 +56,7 @@ static void conn_answer(struct conn *cn, uint64_t now)
 	if (srv->conf->merge)
 		exos_tcp_ack_hold(cn->tcp, 0); /* the response carries it */
 	http_reply_build(srv->cache, &cn->req, now, &rep);
-	if (rep.status == 500 && srv->conf->verbose)
+	if (rep.status == 500 && srv->conf->svc.verbose)
 		fprintf(stderr, "cheetah: %d for %.80s\n", rep.status, cn->req.target);
 	last = !rep.keep_alive;
 	if (reply_send(cn, &rep, head, last) < 0) {

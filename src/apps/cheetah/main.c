@@ -9,10 +9,13 @@
 #include "http_param.h"
 #include "param.h"
 
-static void usage(FILE *out)
+/* Formatted once with the defaults, so that the shared option parser can print it. */
+static char usage[2048];
+
+static void format_usage(void)
 {
-	fprintf(
-	    out,
+	snprintf(
+	    usage, sizeof(usage),
 	    "Usage: cheetah -r DOCROOT [-p PORT] [-a ADDR] [--socket PATH] [-t SECONDS] [-m MB]\n"
 	    "               [--no-merge] [--no-precsum] [--no-prehdr] [--no-cache] [--stats]\n"
 	    "               [-v] [--help]\n"
@@ -47,62 +50,46 @@ enum {
 	OPT_NO_PRECSUM,
 	OPT_NO_PREHDR,
 	OPT_NO_CACHE,
-	OPT_STATS,
 };
 
-static const char short_opts[] = APP_SERVER_SHORTOPTS "s:vh";
+static const char short_opts[] = APP_SERVER_SHORTOPTS APP_SERVICE_SHORTOPTS;
 static const struct option long_opts[] = {
     APP_SERVER_LONGOPTS,
-    {"socket", required_argument, NULL, 's'},
+    APP_SERVICE_LONGOPTS,
     {"no-merge", no_argument, NULL, OPT_NO_MERGE},
     {"no-precsum", no_argument, NULL, OPT_NO_PRECSUM},
     {"no-prehdr", no_argument, NULL, OPT_NO_PREHDR},
     {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-    {"stats", no_argument, NULL, OPT_STATS},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-/* One of cheetah's own options; 0, or the exit status for a bad one. */
+/* One of cheetah's own options (the specialisation switches) or a shared service one;
+ * 0, or the exit status for a bad one. */
 static int parse_opt(int opt, struct cheetah_conf *conf)
 {
 	switch (opt) {
-	case 's':
-		conf->socket = optarg;
-		break;
 	case OPT_NO_MERGE:
 		conf->merge = false;
-		break;
+		return 0;
 	case OPT_NO_PRECSUM:
 		conf->precsum = false;
-		break;
+		return 0;
 	case OPT_NO_PREHDR:
 		conf->prehdr = false;
-		break;
+		return 0;
 	case OPT_NO_CACHE:
 		conf->cache = false;
-		break;
-	case OPT_STATS:
-		conf->stats = true;
-		break;
-	case 'v':
-		conf->verbose++;
-		break;
-	case 'h':
-		usage(stdout);
-		exit(0);
+		return 0;
 	default:
-		usage(stderr);
-		return 2;
+		return app_service_opt(opt, optarg, usage, &conf->svc) ? 2 : 0;
 	}
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct cheetah_conf *conf)
 {
 	int opt, taken, err;
 
+	format_usage();
 	while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		taken = app_server_opt("cheetah", opt, optarg, &conf->server);
 		if (taken < 0)

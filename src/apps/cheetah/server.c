@@ -196,7 +196,7 @@ static int server_open_cache(struct server *srv)
 
 	if (err)
 		return err;
-	err = precsum_create(conf->server.docroot, conf->verbose, &srv->sums);
+	err = precsum_create(conf->server.docroot, conf->svc.verbose, &srv->sums);
 	if (err)
 		return err;
 	cc.alloc = regmem_cache_alloc(srv->mem);
@@ -230,7 +230,7 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 	memset(srv, 0, sizeof(*srv));
 	srv->conf = conf;
 	srv->timeout_ns = conf->server.timeout_ms * MS;
-	err = exos_sys_open(conf->socket, &srv->sys);
+	err = exos_sys_open(conf->svc.socket, &srv->sys);
 	if (err < 0) {
 		fprintf(stderr, "cheetah: cannot reach xokd: %s\n", strerror(-err));
 		return err;
@@ -404,7 +404,7 @@ int server_run(const struct cheetah_conf *conf, volatile sig_atomic_t *stop)
 		sweep(&srv, now);
 		reap(&srv);
 	}
-	if (conf->stats)
+	if (conf->svc.stats)
 		server_report(&srv);
 	fprintf(stderr, "cheetah: exiting after %llu connections, %llu requests\n", U(srv.st.conns),
 		U(srv.st.requests));

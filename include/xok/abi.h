@@ -18,6 +18,7 @@
  * through volatile.
  */
 
+#include <errno.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <xok/dpf.h>
@@ -529,6 +530,43 @@ static inline uint32_t xok_load_acquire(const uint32_t *p)
 static inline void xok_store_release(uint32_t *p, uint32_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/*
+ * Looks addr up in arpd's table under its seqlock: 0 with its MAC in mac[6], -ENOENT
+ * when it has no valid entry, -EAGAIN when arpd kept writing through spins
+ * tries.  ifindex 0, here or in an entry, matches any interface.  Every reader of the
+ * table (libexos, strayd, xfwd) uses this one, so that the protocol lives in one place.
+ */
+static inline int xok_arp_table_find(const struct xok_arp_table *t, uint32_t ifindex,
+				     uint32_t addr, uint8_t *mac, int spins)
+{
+	for (int spin = 0; spin < spins; spin++) {
+		uint32_t seq = xok_load_acquire(&t->seq);
+		uint32_t n = __atomic_load_n(&t->nentries, __ATOMIC_RELAXED);
+		int found = -ENOENT;
+
+		if (seq & 1)
+			continue; /* arpd is writing */
+		if (n > XOK_ARP_ENTRIES)
+			n = XOK_ARP_ENTRIES;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct xok_arp_entry *e = &t->e[i];
+			uint32_t eif = __atomic_load_n(&e->ifindex, __ATOMIC_RELAXED);
+
+			if (__atomic_load_n(&e->addr, __ATOMIC_RELAXED) != addr ||
+			    (eif && ifindex && eif != ifindex) ||
+			    __atomic_load_n(&e->state, __ATOMIC_RELAXED) != XOK_ARP_VALID)
+				continue;
+			__builtin_memcpy(mac, e->mac, 6);
+			found = 0;
+			break;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == seq)
+			return found;
+	}
+	return -EAGAIN;
 }
 
 #endif /* XOK_ABI_H */

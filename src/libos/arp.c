@@ -63,36 +63,6 @@ void arp_destroy(struct exos_stack *s)
 	slab_destroy(&a->qslab);
 }
 
-/* Scans arpd's table under its seqlock. */
-static int arp_table_lookup(const struct xok_arp_table *t, uint32_t ifindex, uint32_t addr,
-			    uint8_t *mac)
-{
-	for (int spin = 0; spin < ARP_SEQLOCK_SPINS; spin++) {
-		uint32_t seq = xok_load_acquire(&t->seq);
-		int found = -ENOENT;
-		if (seq & 1)
-			continue; /* arpd is writing */
-		uint32_t n = MIN(__atomic_load_n(&t->nentries, __ATOMIC_RELAXED), XOK_ARP_ENTRIES);
-		for (uint32_t i = 0; i < n; i++) {
-			const struct xok_arp_entry *e = &t->e[i];
-			if (__atomic_load_n(&e->addr, __ATOMIC_RELAXED) != addr)
-				continue;
-			uint32_t eif = __atomic_load_n(&e->ifindex, __ATOMIC_RELAXED);
-			if (eif && ifindex && eif != ifindex)
-				continue;
-			if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) != XOK_ARP_VALID)
-				continue;
-			memcpy(mac, e->mac, ETH_ADDR_LEN);
-			found = 0;
-			break;
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == seq)
-			return found;
-	}
-	return -EAGAIN;
-}
-
 int arp_lookup(struct exos_stack *s, const struct exos_iface *ifc, uint32_t addr, uint8_t *mac)
 {
 	struct arp_state *a = &s->arp;
@@ -115,7 +85,7 @@ int arp_lookup(struct exos_stack *s, const struct exos_iface *ifc, uint32_t addr
 		memcpy(mac, ce->mac, ETH_ADDR_LEN);
 		return 0;
 	}
-	if (arp_table_lookup(a->table, ifc->ifindex, addr, mac) < 0)
+	if (xok_arp_table_find(a->table, ifc->ifindex, addr, mac, ARP_SEQLOCK_SPINS) < 0)
 		return -ENOENT;
 	ce->addr = addr;
 	memcpy(ce->mac, mac, ETH_ADDR_LEN);

@@ -79,38 +79,6 @@ void tx_try_arp_table(struct strayd *d)
 	}
 }
 
-/* Reads arpd's table under its seqlock (the libOS's reader, see abi.h). */
-static int arp_lookup(const struct xok_arp_table *t, uint32_t ifindex, uint32_t addr,
-		      uint8_t *mac)
-{
-	for (int spin = 0; spin < STRAYD_ARP_SPINS; spin++) {
-		uint32_t seq = xok_load_acquire(&t->seq);
-		uint32_t n;
-		int found = -ENOENT;
-
-		if (seq & 1)
-			continue;
-		n = __atomic_load_n(&t->nentries, __ATOMIC_RELAXED);
-		if (n > XOK_ARP_ENTRIES)
-			n = XOK_ARP_ENTRIES;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct xok_arp_entry *e = &t->e[i];
-
-			if (__atomic_load_n(&e->addr, __ATOMIC_RELAXED) != addr ||
-			    __atomic_load_n(&e->ifindex, __ATOMIC_RELAXED) != ifindex ||
-			    __atomic_load_n(&e->state, __ATOMIC_RELAXED) != XOK_ARP_VALID)
-				continue;
-			memcpy(mac, e->mac, ETH_ADDR_LEN);
-			found = 0;
-			break;
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == seq)
-			return found;
-	}
-	return -EAGAIN;
-}
-
 int tx_send(struct strayd *d, const struct stray_iface *ifc, uint8_t *frame, size_t len,
 	    uint32_t *word, uint32_t dst, const uint8_t *src_mac)
 {
@@ -121,7 +89,7 @@ int tx_send(struct strayd *d, const struct stray_iface *ifc, uint8_t *frame, siz
 
 	if (((dst ^ ifc->addr) & ifc->mask) && ifc->gateway)
 		hop = ifc->gateway;
-	if (d->arp && arp_lookup(d->arp, ifc->ifindex, hop, eh->dst) == 0) {
+	if (d->arp && xok_arp_table_find(d->arp, ifc->ifindex, hop, eh->dst, STRAYD_ARP_SPINS) == 0) {
 		d->st.arp_hits++;
 	} else {
 		memcpy(eh->dst, src_mac, ETH_ADDR_LEN);

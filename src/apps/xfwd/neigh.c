@@ -57,42 +57,6 @@ uint32_t neigh_version(const struct xfwd *x)
 	return x->nb.table ? xok_load_acquire(&x->nb.table->version) : 0;
 }
 
-/* Scans arpd's table under its seqlock. */
-static int table_lookup(const struct xok_arp_table *t, uint32_t ifindex, uint32_t addr,
-			uint8_t *mac)
-{
-	for (int spin = 0; spin < XFWD_SEQLOCK_SPINS; spin++) {
-		uint32_t seq = xok_load_acquire(&t->seq);
-		int found = -ENOENT;
-		uint32_t n;
-
-		if (seq & 1)
-			continue; /* arpd is writing */
-		n = __atomic_load_n(&t->nentries, __ATOMIC_RELAXED);
-		if (n > XOK_ARP_ENTRIES)
-			n = XOK_ARP_ENTRIES;
-		for (uint32_t i = 0; i < n; i++) {
-			const struct xok_arp_entry *e = &t->e[i];
-			uint32_t eif;
-
-			if (__atomic_load_n(&e->addr, __ATOMIC_RELAXED) != addr)
-				continue;
-			eif = __atomic_load_n(&e->ifindex, __ATOMIC_RELAXED);
-			if (eif && ifindex && eif != ifindex)
-				continue;
-			if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) != XOK_ARP_VALID)
-				continue;
-			memcpy(mac, e->mac, ETH_ADDR_LEN);
-			found = 0;
-			break;
-		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&t->seq, __ATOMIC_RELAXED) == seq)
-			return found;
-	}
-	return -EAGAIN;
-}
-
 int neigh_lookup(struct xfwd *x, uint32_t ifindex, uint32_t addr, uint8_t *mac)
 {
 	struct neigh *nb = &x->nb;
@@ -114,7 +78,7 @@ int neigh_lookup(struct xfwd *x, uint32_t ifindex, uint32_t addr, uint8_t *mac)
 		memcpy(mac, ce->mac, ETH_ADDR_LEN);
 		return 0;
 	}
-	if (table_lookup(nb->table, ifindex, addr, mac))
+	if (xok_arp_table_find(nb->table, ifindex, addr, mac, XFWD_SEQLOCK_SPINS))
 		return -ENOENT;
 	ce->addr = addr;
 	ce->ifindex = ifindex;

@@ -7,6 +7,7 @@
 
 #include <exos/sys.h>
 
+#include "app_xok.h"
 #include "cheetah.h"
 #include "param.h"
 
@@ -230,11 +231,9 @@ static int server_setup(struct server *srv, const struct cheetah_conf *conf)
 	memset(srv, 0, sizeof(*srv));
 	srv->conf = conf;
 	srv->timeout_ns = conf->server.timeout_ms * MS;
-	err = exos_sys_open(conf->svc.socket, &srv->sys);
-	if (err < 0) {
-		fprintf(stderr, "cheetah: cannot reach xokd: %s\n", strerror(-err));
+	err = app_sys_open("cheetah", conf->svc.socket, &srv->sys);
+	if (err < 0)
 		return err;
-	}
 	so.sys = srv->sys;
 	err = exos_stack_open(&so, &srv->stack);
 	if (err < 0) {

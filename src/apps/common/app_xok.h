@@ -7,7 +7,9 @@
 
 #include <exos/sys.h>
 
-/* exos_sys_open, with "PROG: cannot reach xokd at SOCKET: why" on stderr when it fails. */
+/* exos_sys_open, with "PROG: cannot reach xokd at PATH: why (is xokd running? ...)" on
+ * stderr when it fails; PATH as exos_sys_open resolves socket (NULL: $XOK_SOCKET, else the
+ * default). */
 int app_sys_open(const char *prog, const char *socket, struct exos_sys **sys);
 
 /* exos_sys_wait until deadline_ns (0: none).  0 when woken, at the deadline or by a signal,

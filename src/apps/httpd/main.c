@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 		return err;
 	err = sock_init();
 	if (err) {
-		fprintf(stderr, HTTPD_PROG ": socket setup: %s\n", strerror(-err));
+		fprintf(stderr, HTTPD_PROG ": socket setup: %s%s\n", strerror(-err),
+			sock_init_hint());
 		return 1;
 	}
 	app_signals(0);

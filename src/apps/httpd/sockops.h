@@ -30,8 +30,12 @@ struct sock_event {
 
 struct sock_poll;
 
-/* Process-wide setup before any other call (Linux: raise RLIMIT_NOFILE, ignore SIGPIPE). */
+/* Process-wide setup before any other call (Linux: raise RLIMIT_NOFILE, ignore SIGPIPE;
+ * libOS: reach xokd). */
 int sock_init(void);
+
+/* After sock_init failed: what the user should check, for the message ("" if nothing). */
+const char *sock_init_hint(void);
 
 /* A listening TCP socket on a numeric address ("0.0.0.0", "198.18.0.1", "::") and port;
  * -EDESTADDRREQ if addr is not one. */

@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <exos/exos.h>
 #include <exos/socket.h>
+#include <xok/abi.h>
 
 #include "sockops.h"
 
@@ -48,6 +50,16 @@ int sock_init(void)
 
 	/* Connect to xokd now, so that a missing daemon is reported before serving. */
 	return exos_stack_default(&s);
+}
+
+const char *sock_init_hint(void)
+{
+	static char hint[160];
+	const char *path = getenv(XOK_SOCKET_ENV);
+
+	snprintf(hint, sizeof(hint), " (cannot reach xokd at %s: is xokd running? see $%s)",
+		 path && *path ? path : XOK_SOCKET_DEFAULT, XOK_SOCKET_ENV);
+	return hint;
 }
 
 int sock_listen(const char *addr, uint16_t port, int backlog)

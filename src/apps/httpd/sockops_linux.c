@@ -39,6 +39,11 @@ int sock_init(void)
 	return 0;
 }
 
+const char *sock_init_hint(void)
+{
+	return "";
+}
+
 int sock_listen(const char *addr, uint16_t port, int backlog)
 {
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};

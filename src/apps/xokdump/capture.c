@@ -191,8 +191,9 @@ static int capture_open(struct capture *c, const struct xd_filters *xf)
 	int rc = exos_sys_open(c->o->socket, &c->sys);
 
 	if (rc) {
-		fprintf(stderr, "xokdump: cannot connect to xokd at %s: %s\n", socket_path(c->o),
-			strerror(-rc));
+		fprintf(stderr,
+			"xokdump: cannot connect to xokd at %s: %s (is xokd running? see --socket)\n",
+			socket_path(c->o), strerror(-rc));
 		return rc;
 	}
 	rc = open_ring(c);

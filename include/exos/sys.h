@@ -25,6 +25,9 @@
 
 struct exos_sys;
 
+/* The control socket exos_sys_open connects to for path: path itself, else $XOK_SOCKET if
+ * set and not empty, else XOK_SOCKET_DEFAULT.  For programs that name it in messages. */
+EXOS_API const char *exos_sys_socket_path(const char *path);
 /* Connects to xokd (path NULL: $XOK_SOCKET, else XOK_SOCKET_DEFAULT) and sets up the
  * shared state every app needs: a control region, the wake word, the transmit queue. */
 EXOS_API int exos_sys_open(const char *path, struct exos_sys **out);

@@ -133,6 +133,13 @@ bool sys_is_note(const void *buf, size_t n)
 
 /* ---- connection ---- */
 
+EXOS_API const char *exos_sys_socket_path(const char *path)
+{
+	if (!path)
+		path = getenv(XOK_SOCKET_ENV);
+	return path && *path ? path : XOK_SOCKET_DEFAULT;
+}
+
 EXOS_API int exos_sys_open(const char *path, struct exos_sys **out)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -140,10 +147,7 @@ EXOS_API int exos_sys_open(const char *path, struct exos_sys **out)
 	int err;
 
 	*out = NULL;
-	if (!path)
-		path = getenv(XOK_SOCKET_ENV);
-	if (!path || !*path)
-		path = XOK_SOCKET_DEFAULT;
+	path = exos_sys_socket_path(path);
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return sys_err(-ENAMETOOLONG);
 	strcpy(sun.sun_path, path);

@@ -3,18 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <xok/abi.h>
-
-/* The path exos_sys_open tries, for the message. */
-static const char *socket_path(const char *socket)
-{
-	if (!socket)
-		socket = getenv(XOK_SOCKET_ENV);
-	return socket && *socket ? socket : XOK_SOCKET_DEFAULT;
-}
 
 int app_sys_open(const char *prog, const char *socket, struct exos_sys **sys)
 {
@@ -22,7 +11,7 @@ int app_sys_open(const char *prog, const char *socket, struct exos_sys **sys)
 
 	if (err)
 		fprintf(stderr, "%s: cannot reach xokd at %s: %s (is xokd running? see --socket)\n",
-			prog, socket_path(socket), strerror(-err));
+			prog, exos_sys_socket_path(socket), strerror(-err));
 	return err;
 }
 

@@ -12,6 +12,7 @@
 
 #include <exos/dns.h>
 #include <exos/socket.h>
+#include <exos/sys.h>
 #include <xok/abi.h>
 
 #include "exnc.h"
@@ -203,7 +204,7 @@ static int open_socket(const struct exnc_opts *o)
 	fd = exos_socket(AF_INET, o->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 	if (fd < 0) {
 		exnc_err("socket: %s (is xokd running? socket %s)", strerror(errno),
-			 getenv(XOK_SOCKET_ENV) ? getenv(XOK_SOCKET_ENV) : XOK_SOCKET_DEFAULT);
+			 exos_sys_socket_path(NULL));
 		return -1;
 	}
 	if (!o->src_addr && !o->src_port)

@@ -9,7 +9,7 @@
 
 #include <exos/exos.h>
 #include <exos/socket.h>
-#include <xok/abi.h>
+#include <exos/sys.h>
 
 #include "sockops.h"
 
@@ -55,10 +55,9 @@ int sock_init(void)
 const char *sock_init_hint(void)
 {
 	static char hint[160];
-	const char *path = getenv(XOK_SOCKET_ENV);
 
 	snprintf(hint, sizeof(hint), " (cannot reach xokd at %s: is xokd running? see $%s)",
-		 path && *path ? path : XOK_SOCKET_DEFAULT, XOK_SOCKET_ENV);
+		 exos_sys_socket_path(NULL), XOK_SOCKET_ENV);
 	return hint;
 }
 

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <exos/exos.h>
@@ -18,14 +17,13 @@ int swamp_exos_open(const char *prog, const struct swamp_opts *o, struct exos_st
 	    .xokd_path = o->xok_socket,
 	    .flags = o->no_cksum ? EXOS_STACK_NO_RX_CSUM : 0,
 	};
-	const char *path = o->xok_socket ? o->xok_socket : getenv(XOK_SOCKET_ENV);
 	int rc = exos_stack_open(&so, out);
 
 	if (rc < 0)
 		fprintf(stderr,
 			"%s: cannot open a libOS stack on xokd at %s: %s (is xokd running? "
 			"see --socket)\n",
-			prog, path && *path ? path : XOK_SOCKET_DEFAULT, strerror(-rc));
+			prog, exos_sys_socket_path(o->xok_socket), strerror(-rc));
 	return rc;
 }
 

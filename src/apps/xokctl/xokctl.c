@@ -60,12 +60,8 @@ static volatile sig_atomic_t interrupted;
 static int ctl_connect(void)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	const char *path = socket_path;
+	const char *path = exos_sys_socket_path(socket_path);
 
-	if (!path)
-		path = getenv(XOK_SOCKET_ENV);
-	if (!path || !*path)
-		path = XOK_SOCKET_DEFAULT;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (ctl_fd < 0 || connect(ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {

@@ -42,13 +42,6 @@ struct capture {
 	} last;
 };
 
-static const char *socket_path(const struct capture_opts *o)
-{
-	const char *env = getenv(XOK_SOCKET_ENV);
-
-	return o->socket ? o->socket : env && *env ? env : XOK_SOCKET_DEFAULT;
-}
-
 /* ---- setup ---- */
 
 /* Chooses the interfaces (-i) and returns the largest frame they can carry. */
@@ -193,7 +186,7 @@ static int capture_open(struct capture *c, const struct xd_filters *xf)
 	if (rc) {
 		fprintf(stderr,
 			"xokdump: cannot connect to xokd at %s: %s (is xokd running? see --socket)\n",
-			socket_path(c->o), strerror(-rc));
+			exos_sys_socket_path(c->o->socket), strerror(-rc));
 		return rc;
 	}
 	rc = open_ring(c);

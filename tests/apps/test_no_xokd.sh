@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_no_xokd.sh - every program that needs xokd, started without one: a nonzero exit, no
-# crash (nor a sanitizer's report), and a message that names the control socket it tried and says what to check.
+# crash (nor a sanitizer's report), and one line that names the control socket it tried and
+# says what to check (said once, not followed by a vaguer repetition).
 # Programs come as NAME=PATH arguments; no network or privileges needed.
 set -u
 sock=$(mktemp -u /tmp/no-xokd.XXXXXX.sock) # a path nothing listens on
@@ -22,7 +23,8 @@ for prog in "$@"; do
 	out=$(XOK_SOCKET=$sock timeout 10 "$bin" $(args_for "$name") 2>&1 </dev/null)
 	rc=$?
 	if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && grep -q -- "$sock" <<<"$out" &&
-		grep -q "is xokd running" <<<"$out" && ! grep -q "Sanitizer" <<<"$out"; then
+		grep -q "is xokd running" <<<"$out" && ! grep -q "Sanitizer" <<<"$out" &&
+		[ "$(wc -l <<<"$out")" -eq 1 ]; then
 		echo "ok: $name without xokd -> $rc: $(head -1 <<<"$out")"
 	else
 		echo "FAIL: $name without xokd -> $rc: $out"

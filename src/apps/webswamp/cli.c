@@ -351,11 +351,8 @@ int swamp_main(int argc, char **argv, const struct swamp_transport_desc *desc)
 		fprintf(stderr, "%s: %s: %s\n", desc->prog, o.url, why);
 		return 2;
 	}
-	rc = desc->create(&o, &u, &t);
-	if (rc) {
-		fprintf(stderr, "%s: transport: %s\n", desc->prog, strerror(-rc));
-		return 1;
-	}
+	if (desc->create(&o, &u, &t))
+		return 1; /* the transport said why */
 	rc = main_driver(desc, &o, &u, t, &d);
 	if (rc) {
 		t->ops->destroy(t);

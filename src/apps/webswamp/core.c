@@ -499,6 +499,12 @@ fail:
 	return rc;
 }
 
+int swamp_no_memory(const char *prog, uint32_t conns)
+{
+	fprintf(stderr, "%s: out of memory for the state of %u connections\n", prog, conns);
+	return -ENOMEM;
+}
+
 const struct swamp_stats *swamp_stats(const struct swamp *s)
 {
 	return &s->st;

@@ -135,9 +135,13 @@ struct swamp_transport_desc {
 	const char *prog;
 	const char *what; /* one line for --help */
 	unsigned caps;
+	/* On failure it has said why on stderr; swamp_main only exits. */
 	int (*create)(const struct swamp_opts *o, const struct swamp_url *u,
 		      struct swamp_transport **out);
 };
+
+/* A transport's create could not allocate its state for CONNS clients: says so, -ENOMEM. */
+int swamp_no_memory(const char *prog, uint32_t conns);
 
 struct swamp_stats {
 	uint64_t requests;   /* complete responses, whatever their status */

@@ -290,15 +290,17 @@ static int stp_create(const struct swamp_opts *o, const struct swamp_url *u,
 		      struct swamp_transport **out)
 {
 	struct sock_tp *st = calloc(1, sizeof(*st));
-	int rc = -ENOMEM;
+	int rc;
 
 	if (!st)
-		return -ENOMEM;
+		return swamp_no_memory(swamp_exos_sock_transport.prog, o->conns);
 	st->n = o->conns;
 	st->pfd = calloc(2 * (size_t)o->conns, sizeof(*st->pfd));
 	st->linger_end = calloc(o->conns, sizeof(*st->linger_end));
-	if (!st->pfd || !st->linger_end)
+	if (!st->pfd || !st->linger_end) {
+		rc = swamp_no_memory(swamp_exos_sock_transport.prog, o->conns);
 		goto fail;
+	}
 	for (size_t i = 0; i < 2 * (size_t)o->conns; i++)
 		st->pfd[i].fd = -1;
 	rc = swamp_exos_open(swamp_exos_sock_transport.prog, o, &st->s);

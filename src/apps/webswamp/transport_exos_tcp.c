@@ -352,13 +352,15 @@ static int etp_create(const struct swamp_opts *o, const struct swamp_url *u,
 		      struct swamp_transport **out)
 {
 	struct exos_tp *et = calloc(1, sizeof(*et));
-	int rc = -ENOMEM;
+	int rc;
 
 	if (!et)
-		return -ENOMEM;
+		return swamp_no_memory(swamp_exos_tcp_transport.prog, o->conns);
 	et->conns = calloc(o->conns, sizeof(*et->conns));
-	if (!et->conns)
+	if (!et->conns) {
+		rc = swamp_no_memory(swamp_exos_tcp_transport.prog, o->conns);
 		goto fail;
+	}
 	rc = swamp_exos_open(swamp_exos_tcp_transport.prog, o, &et->s);
 	if (rc < 0)
 		goto fail;

@@ -219,8 +219,10 @@ static int ltp_fd_limit(const char *prog, uint32_t conns)
 	rlim_t need = (rlim_t)conns + 64;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return -errno;
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		fprintf(stderr, "%s: getrlimit(RLIMIT_NOFILE): %s\n", prog, strerror(errno));
+		return -EINVAL;
+	}
 	if (rl.rlim_cur >= need)
 		return 0;
 	rl.rlim_cur = need;
@@ -246,13 +248,14 @@ static int ltp_create(const struct swamp_opts *o, const struct swamp_url *u,
 		return rc;
 	lt = calloc(1, sizeof(*lt));
 	if (!lt)
-		return -ENOMEM;
+		return swamp_no_memory(swamp_linux_transport.prog, o->conns);
 	lt->t.ops = &ltp_ops;
 	lt->prog = swamp_linux_transport.prog;
 	lt->addr = u->addr;
 	lt->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (lt->ep < 0) {
 		rc = -errno;
+		fprintf(stderr, "%s: epoll_create1: %s\n", lt->prog, strerror(-rc));
 		free(lt);
 		return rc;
 	}

@@ -24,8 +24,12 @@
 /* ---- ARP ---- */
 #define ARP_RETRIES	  3	/* requests before EHOSTUNREACH */
 #define ARP_TIMEOUT_NS	  (1 * NSEC_PER_SEC)
-#define ARP_QUEUE_MAX	  64	/* frames waiting for resolution, all destinations */
-#define ARP_QUEUE_PER_DST 8
+/* Frames waiting for resolution.  A client opening many connections at once to a host it
+ * has not resolved yet queues a SYN per connection: each one dropped here waits out a whole
+ * 1 s retransmission timeout.  So, like Linux's neighbour queue (unres_qlen_bytes, a few
+ * hundred small frames), the bound is a burst of connections, not a handful of frames. */
+#define ARP_QUEUE_MAX	  1024 /* all destinations */
+#define ARP_QUEUE_PER_DST 256
 #define ARP_PENDING_MAX	  16	/* destinations being resolved at once */
 #define ARP_CACHE_SIZE	  64	/* per-stack cache of table lookups (by next hop) */
 

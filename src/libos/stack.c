@@ -307,10 +307,10 @@ int stack_block(struct exos_stack *s, uint64_t deadline)
 	stack_end_batch(s); /* on_sent for what the reaping released */
 	stack_clock(s);
 	d = timer_next(&s->timers);
-	if (s->tx_blocked || (s->tx_head && s->tx_waiters)) {
-		/* xokd's queue was full, or acknowledged data waits for frames in flight to
-		 * complete: look again soon rather than sleeping on a condition that no
-		 * packet or timer would end. */
+	if (s->tx_blocked || s->tcp->out_list || (s->tx_head && s->tx_waiters)) {
+		/* xokd's queue was full (output waits to be retried), or acknowledged data
+		 * waits for frames in flight to complete: look again soon rather than sleeping
+		 * on a condition that no packet or timer would end. */
 		uint64_t r = s->now + TX_BLOCKED_RETRY_NS;
 		if (!d || r < d)
 			d = r;

@@ -15,7 +15,7 @@
 #define SYS_REGIONS_MAX 64		 /* regions tracked (xokd's default limit) */
 #define SYS_RINGS_MAX	XOK_WK_TERMS_MAX /* each ring is one predicate term */
 #define SYS_WATCHES_MAX XOK_WK_TERMS_MAX
-#define SYS_TXQ_ENTRIES 256 /* power of two */
+#define SYS_TXQ_ENTRIES 1024 /* power of two: a burst of SYNs from many connections fits */
 #define SYS_TXQ_OFFSET	64  /* after struct xok_wake, 64-byte aligned */
 #define SYS_WAIT_SLICE_NS                                                                          \
 	1000000000ull /* futex sleeps are cut in slices this long to                               \

@@ -93,6 +93,7 @@ struct tcp_txrec {
 #define TF_FREED	0x00004000 /* on_free delivered */
 #define TF_DELIVERING	0x00008000 /* inside on_data: don't re-enter delivery */
 #define TF_CLOSE_NOTIFY 0x00010000 /* on_close owed once queued data is delivered */
+#define TF_SYN_OWED	0x00020000 /* our SYN (SYN-ACK) found no room to go out: retry soon */
 #define TF_ACK_HELD	0x00080000 /* exos_tcp_ack_hold in force until ack_hold_until */
 #define TF_PTO		0x00200000 /* t_rtx is a tail loss probe (RFC 8985 7), not the RTO */
 

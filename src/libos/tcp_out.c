@@ -403,6 +403,15 @@ int tcp_send_syn(struct exos_tcp *c)
 
 	stack_clock(c->s);
 	err = tcp_xmit(c, c->iss, 0, flags);
+	c->flags &= ~(uint32_t)TF_SYN_OWED;
+	if (err == -EAGAIN || err == -ENOBUFS) {
+		/* xokd's queue or our header buffers are full: nothing went out.  A burst of
+		 * connections must not wait out a whole initial RTO (1 s) for it; the blocked
+		 * output is retried at the end of the next batch, within TX_BLOCKED_RETRY_NS. */
+		c->flags |= TF_SYN_OWED;
+		c->s->tx_blocked = true;
+		tcp_defer(c, TL_OUT);
+	}
 	if (SEQ_LEQ(c->snd_max, c->iss)) {
 		c->snd_nxt = c->snd_max = c->iss + 1;
 		if (c->retries == 0) {
@@ -487,8 +496,13 @@ int tcp_output(struct exos_tcp *c)
 	uint32_t mss = tcp_eff_mss(c);
 	int sent_any = 0;
 
-	if ((c->flags & TF_DEAD) || !tcp_synchronized(c))
+	if (c->flags & TF_DEAD)
 		return 0;
+	if (!tcp_synchronized(c)) {
+		if (c->flags & TF_SYN_OWED)
+			tcp_send_syn(c);
+		return 0;
+	}
 	uint32_t end = c->snd_end + !!(c->flags & TF_FIN_QUEUED); /* after the FIN */
 	for (;;) {
 		uint32_t seq, len;

@@ -83,6 +83,68 @@ static void test_udp_queued_during_resolution(void **state)
 	exos_udp_close(u);
 }
 
+/* A burst of connections to a host not yet resolved (a load generator's start): every SYN
+ * waits in the queue and leaves when the reply comes, none is dropped to wait out an RTO. */
+static void test_connect_burst_queued(void **state)
+{
+	enum { N = 200 };
+	static struct exos_tcp *c[N];
+	struct exos_tcp_opts o = {
+		.sz = sizeof(o), .remote_addr = ip4(PEER_IP), .remote_port = 80};
+	struct exos_stack_stats st;
+	struct parsed q;
+
+	(void)state;
+	fake_arp_clear();
+	for (int i = 0; i < N; i++)
+		assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c[i]), 0);
+	h_next(&q);
+	assert_int_equal(q.arp_op, 1);
+	h_expect_none(); /* one request, the SYNs wait */
+	fake_arp_set(ip4(PEER_IP), peer_mac);
+	h_poll();
+	for (int i = 0; i < N; i++) {
+		h_next(&q);
+		assert_int_equal(q.flags, 0x02);
+		assert_memory_equal(q.dst, peer_mac, 6);
+	}
+	h_expect_none();
+	h_stats(&st);
+	assert_int_equal(st.tx_drop_nobuf, 0);
+	for (int i = 0; i < N; i++)
+		exos_tcp_abort(c[i]);
+	h_poll();
+	h_drain();
+}
+
+/* The queue is still bounded per destination: past it frames are dropped and counted (the
+ * request still goes out), and what was queued leaves on the reply. */
+static void test_queue_bounded_per_destination(void **state)
+{
+	struct exos_udp *u;
+	struct exos_stack_stats st;
+	struct parsed q;
+	static const struct exos_udp_ops ops;
+
+	(void)state;
+	fake_arp_clear();
+	assert_int_equal(exos_udp_open(H.s, 0, 0, &ops, NULL, &u), 0);
+	for (int i = 0; i < ARP_QUEUE_PER_DST + 5; i++)
+		assert_int_equal(exos_udp_sendto(u, "x", 1, ip4(PEER_IP), 9), 0);
+	h_stats(&st);
+	assert_int_equal(st.tx_drop_nobuf, 5);
+	h_next(&q);
+	assert_int_equal(q.arp_op, 1);
+	fake_arp_set(ip4(PEER_IP), peer_mac);
+	h_poll();
+	for (int i = 0; i < ARP_QUEUE_PER_DST; i++) {
+		h_next(&q);
+		assert_int_equal(q.proto, 17);
+	}
+	h_expect_none();
+	exos_udp_close(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -90,6 +152,9 @@ int main(void)
 						h_teardown),
 		cmocka_unit_test_setup_teardown(test_no_reply_ehostunreach, h_setup, h_teardown),
 		cmocka_unit_test_setup_teardown(test_udp_queued_during_resolution, h_setup,
+						h_teardown),
+		cmocka_unit_test_setup_teardown(test_connect_burst_queued, h_setup, h_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_bounded_per_destination, h_setup,
 						h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -276,6 +276,45 @@ static void test_ack_retried_when_queue_full(void **state)
 	h_abort(c);
 }
 
+/* A SYN that finds xokd's queue full (a burst of connects) goes out as soon as there is
+ * room -- while output is blocked the stack's wait looks again every TX_BLOCKED_RETRY_NS --
+ * not after the 1 s initial RTO; its own RTO then runs from when it actually left. */
+static void test_syn_retried_when_queue_full(void **state)
+{
+	struct exos_tcp_opts o = {
+		.sz = sizeof(o), .remote_addr = ip4(PEER_IP), .remote_port = 40000};
+	struct exos_stack_stats st;
+	struct exos_tcp *c;
+	struct parsed q;
+	uint64_t t0;
+
+	(void)state;
+	fake_xmit_fail(-EAGAIN, 1000); /* full until further notice */
+	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
+	h_expect_none();
+	for (int i = 0; i < 3; i++) {
+		t0 = fake_time();
+		assert_int_equal(exos_stack_wait(H.s, t0 + 50 * MS), 0);
+		assert_int_equal(fake_time() - t0, TX_BLOCKED_RETRY_NS);
+		h_expect_none();
+	}
+	fake_xmit_fail(0, 0); /* room again */
+	h_advance(TX_BLOCKED_RETRY_NS);
+	h_next(&q);
+	assert_int_equal(q.flags, TCP_SYN);
+	h_stats(&st);
+	assert_true(st.tx_again >= 4);
+	assert_int_equal(st.tcp_rto_fired, 0);
+	h_advance(1 * SEC - MS);
+	h_expect_none();
+	h_advance(MS);
+	h_next(&q);
+	assert_int_equal(q.flags, TCP_SYN); /* the RTO, 1 s after the SYN left */
+	h_stats(&st);
+	assert_int_equal(st.tcp_rto_fired, 1);
+	h_abort(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +328,7 @@ int main(void)
 		H_CONN_TEST(test_orphan_fin_wait2),
 		H_CONN_NOSACK_TEST(test_wait_sleeps_until_timer),
 		H_CONN_TEST(test_ack_retried_when_queue_full),
+		H_TEST(test_syn_retried_when_queue_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,17 +415,26 @@ static void run_cpu(struct swamp *s, const struct rusage *before)
 	s->st.cpu_sys_ns = tv_ns(after.ru_stime) - tv_ns(before->ru_stime);
 }
 
-static void run_packets(struct swamp *s, bool end)
+/* At the start, the counters so far; at the end, what the run added to them. */
+static void run_counters(struct swamp *s, bool end)
 {
 	const struct swamp_transport_ops *ops = s->tp->ops;
-	uint64_t tx, rx;
+	struct swamp_counters now, *c = &s->st.counters;
 
 	if (!ops->counters)
 		return;
-	ops->counters(s->tp, &tx, &rx);
-	s->st.have_packets = true;
-	s->st.tx_packets = end ? tx - s->st.tx_packets : tx;
-	s->st.rx_packets = end ? rx - s->st.rx_packets : rx;
+	ops->counters(s->tp, &now);
+	s->st.have_counters = true;
+	if (!end) {
+		*c = now;
+		return;
+	}
+	c->tx_packets = now.tx_packets - c->tx_packets;
+	c->rx_packets = now.rx_packets - c->rx_packets;
+	c->retransmits = now.retransmits - c->retransmits;
+	c->timeouts = now.timeouts - c->timeouts;
+	c->tx_full = now.tx_full - c->tx_full;
+	c->tx_dropped = now.tx_dropped - c->tx_dropped;
 }
 
 int swamp_run(struct swamp *s)
@@ -435,7 +444,7 @@ int swamp_run(struct swamp *s)
 	int rc = 0;
 
 	getrusage(RUSAGE_SELF, &ru);
-	run_packets(s, false);
+	run_counters(s, false);
 	for (uint32_t i = 0; i < s->o.conns; i++)
 		conn_next(&s->conns[i], start, false);
 	for (;;) {
@@ -452,7 +461,7 @@ int swamp_run(struct swamp *s)
 	}
 	s->st.elapsed_ns = now - start;
 	run_cpu(s, &ru);
-	run_packets(s, true);
+	run_counters(s, true);
 	for (uint32_t i = 0; i < s->o.conns; i++)
 		conn_drop(&s->conns[i]);
 	if (s->trace)

@@ -105,6 +105,16 @@ struct swamp_conn {
 	struct swamp_resp resp;
 };
 
+/* What a client's own stack (the libOS) counted: packets, and the retransmissions and
+ * transmit stalls that explain a latency tail. */
+struct swamp_counters {
+	uint64_t tx_packets, rx_packets;
+	uint64_t retransmits; /* TCP segments sent again */
+	uint64_t timeouts;    /* retransmission timeouts that fired */
+	uint64_t tx_full;     /* transmissions that found xokd's queue full (retried) */
+	uint64_t tx_dropped;  /* frames dropped for want of a buffer or queue slot */
+};
+
 struct swamp_transport_ops {
 	/* Start connecting c to the server.  0: in progress (swamp_on_connected follows, or
 	 * swamp_on_error); -errno: failed now (no connection exists). */
@@ -118,9 +128,9 @@ struct swamp_transport_ops {
 	 * Returns 0, -EINTR (a signal: the core checks for a stop) or another -errno (fatal). */
 	int (*poll)(struct swamp_transport *t, int64_t timeout_ns);
 	void (*destroy)(struct swamp_transport *t);
-	/* Optional: packets the client has sent and received so far (its own stack's
-	 * counters); the core reports the difference over the run, per request. */
-	void (*counters)(struct swamp_transport *t, uint64_t *tx_packets, uint64_t *rx_packets);
+	/* Optional: the client's own stack's counters so far; the core reports the
+	 * difference over the run. */
+	void (*counters)(struct swamp_transport *t, struct swamp_counters *out);
 };
 
 struct swamp_transport {
@@ -154,8 +164,8 @@ struct swamp_stats {
 	uint64_t elapsed_ns;
 	uint64_t cpu_user_ns, cpu_sys_ns; /* of this process during the run */
 	struct swamp_hist latency;	  /* ns, request start to last response byte */
-	bool have_packets;		  /* the transport has the counters op: */
-	uint64_t tx_packets, rx_packets;  /*   packets sent and received during the run */
+	bool have_counters;		  /* the transport has the counters op: */
+	struct swamp_counters counters;	  /*   what its stack counted during the run */
 };
 
 int swamp_create(const struct swamp_opts *o, struct swamp_driver *d, struct swamp_transport *t,

@@ -57,6 +57,37 @@ static void text_latency(FILE *f, const struct swamp_hist *h)
 			fmt_time(a, sizeof(a), (double)swamp_hist_percentile(h, percentiles[i])));
 }
 
+/* The client stack's own view: a latency tail with retransmissions or transmit stalls
+ * beside it is the client's doing, without them the network's or the server's. */
+static void text_counters(FILE *f, const struct swamp_stats *st)
+{
+	const struct swamp_counters *c = &st->counters;
+
+	fprintf(f, "  Packets: %" PRIu64 " sent, %" PRIu64 " received, %.2f/%.2f per request\n",
+		c->tx_packets, c->rx_packets, per_req(c->tx_packets, st->requests),
+		per_req(c->rx_packets, st->requests));
+	if (c->retransmits || c->timeouts || c->tx_full || c->tx_dropped)
+		fprintf(f,
+			"  Stack: %" PRIu64 " retransmitted, %" PRIu64 " timeouts, %" PRIu64
+			" sends found xokd's queue full, %" PRIu64 " frames dropped\n",
+			c->retransmits, c->timeouts, c->tx_full, c->tx_dropped);
+}
+
+static void json_counters(FILE *f, const struct swamp_stats *st)
+{
+	const struct swamp_counters *c = &st->counters;
+
+	fprintf(f,
+		"  \"packets\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64
+		", \"tx_per_request\": %.3f, \"rx_per_request\": %.3f},\n",
+		c->tx_packets, c->rx_packets, per_req(c->tx_packets, st->requests),
+		per_req(c->rx_packets, st->requests));
+	fprintf(f,
+		"  \"stack\": {\"retransmits\": %" PRIu64 ", \"timeouts\": %" PRIu64
+		", \"tx_full\": %" PRIu64 ", \"tx_dropped\": %" PRIu64 "},\n",
+		c->retransmits, c->timeouts, c->tx_full, c->tx_dropped);
+}
+
 static void text_errors(FILE *f, const struct swamp_stats *st)
 {
 	const uint64_t *e = st->errors;
@@ -98,11 +129,8 @@ void swamp_report_text(FILE *f, const struct swamp_report *r)
 	fprintf(f, "  CPU: %.2fs user, %.2fs sys, %.2fus per request\n",
 		(double)st->cpu_user_ns / 1e9, (double)st->cpu_sys_ns / 1e9,
 		st->requests ? cpu / 1e3 / (double)st->requests : 0.0);
-	if (st->have_packets)
-		fprintf(
-		    f, "  Packets: %" PRIu64 " sent, %" PRIu64 " received, %.2f/%.2f per request\n",
-		    st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
-		    per_req(st->rx_packets, st->requests));
+	if (st->have_counters)
+		text_counters(f, st);
 	fprintf(f, "Requests/sec: %10.2f\n", per_sec(st->requests, st->elapsed_ns));
 	fprintf(f, "Transfer/sec: %10s\n",
 		fmt_bytes(a, sizeof(a), per_sec(st->bytes, st->elapsed_ns)));
@@ -158,12 +186,8 @@ void swamp_report_json(FILE *f, const struct swamp_report *r)
 	for (int k = 0; k < SWAMP_ERR_NR; k++)
 		fprintf(f, "%s\"%s\": %" PRIu64, k ? ", " : "", swamp_err_names[k], st->errors[k]);
 	fprintf(f, "},\n");
-	if (st->have_packets)
-		fprintf(f,
-			"  \"packets\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64
-			", \"tx_per_request\": %.3f, \"rx_per_request\": %.3f},\n",
-			st->tx_packets, st->rx_packets, per_req(st->tx_packets, st->requests),
-			per_req(st->rx_packets, st->requests));
+	if (st->have_counters)
+		json_counters(f, st);
 	fprintf(f, "  \"cpu\": {\"user_s\": %.6f, \"sys_s\": %.6f, \"us_per_request\": %.3f}\n}\n",
 		st->cpu_user_ns / 1e9, st->cpu_sys_ns / 1e9,
 		st->requests ? cpu_us / (double)st->requests : 0.0);

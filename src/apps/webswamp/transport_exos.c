@@ -43,13 +43,19 @@ void swamp_exos_drain(struct exos_stack *s, uint64_t ns)
 	}
 }
 
-void swamp_exos_counters(struct exos_stack *s, uint64_t *tx, uint64_t *rx)
+void swamp_exos_counters(struct exos_stack *s, struct swamp_counters *out)
 {
 	struct exos_stack_stats st;
 
 	exos_stack_stats(s, &st);
-	*tx = st.tx_frames;
-	*rx = st.rx_frames;
+	*out = (struct swamp_counters){
+	    .tx_packets = st.tx_frames,
+	    .rx_packets = st.rx_frames,
+	    .retransmits = st.tcp_retransmits,
+	    .timeouts = st.tcp_rto_fired,
+	    .tx_full = st.tx_again,
+	    .tx_dropped = st.tx_drop_nobuf,
+	};
 }
 
 void swamp_exos_warn_ports(const char *prog, int rc)

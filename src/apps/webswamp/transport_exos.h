@@ -21,8 +21,8 @@ int swamp_exos_open(const char *prog, const struct swamp_opts *o, struct exos_st
 /* Runs the stack until no connection is left (TIME_WAIT blocks aside) or `ns` passes, so
  * that the last FINs and ACKs go out before exos_stack_close resets what remains. */
 void swamp_exos_drain(struct exos_stack *s, uint64_t ns);
-/* Frames the stack has transmitted and received (the counters op of the core). */
-void swamp_exos_counters(struct exos_stack *s, uint64_t *tx, uint64_t *rx);
+/* What the stack counted: frames, retransmissions, transmit stalls (the counters op). */
+void swamp_exos_counters(struct exos_stack *s, struct swamp_counters *out);
 /* Once per run: no free local port (every ephemeral port busy or refused by xokd). */
 void swamp_exos_warn_ports(const char *prog, int rc);
 

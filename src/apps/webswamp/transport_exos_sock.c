@@ -257,9 +257,9 @@ static int stp_poll(struct swamp_transport *t, int64_t timeout_ns)
 	return 0;
 }
 
-static void stp_counters(struct swamp_transport *t, uint64_t *tx, uint64_t *rx)
+static void stp_counters(struct swamp_transport *t, struct swamp_counters *out)
 {
-	swamp_exos_counters(stp(t)->s, tx, rx);
+	swamp_exos_counters(stp(t)->s, out);
 }
 
 static void stp_destroy(struct swamp_transport *t)

@@ -288,9 +288,9 @@ static int etp_poll(struct swamp_transport *t, int64_t timeout_ns)
 	return rc;
 }
 
-static void etp_counters(struct swamp_transport *t, uint64_t *tx, uint64_t *rx)
+static void etp_counters(struct swamp_transport *t, struct swamp_counters *out)
 {
-	swamp_exos_counters(etp(t)->s, tx, rx);
+	swamp_exos_counters(etp(t)->s, out);
 }
 
 static void etp_destroy(struct swamp_transport *t)

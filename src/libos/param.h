@@ -45,6 +45,7 @@
 #define UDP_RCVBUF_DEFAULT (256u << 10)
 
 /* ---- TCP ---- */
+#define TCP_CTL_HELD	     64	 /* stateless segments kept while xokd's queue is full */
 #define TCP_EPHEMERAL_LO     32768 /* Linux's default range */
 #define TCP_EPHEMERAL_HI     60999
 #define TCP_PORT_RETRIES     64	 /* random picks before EADDRNOTAVAIL (§3.3 (4)) */

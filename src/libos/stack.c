@@ -307,7 +307,8 @@ int stack_block(struct exos_stack *s, uint64_t deadline)
 	stack_end_batch(s); /* on_sent for what the reaping released */
 	stack_clock(s);
 	d = timer_next(&s->timers);
-	if (s->tx_blocked || s->tcp->out_list || (s->tx_head && s->tx_waiters)) {
+	if (s->tx_blocked || s->tcp->out_list || s->tcp->nctl_held ||
+	    (s->tx_head && s->tx_waiters)) {
 		/* xokd's queue was full (output waits to be retried), or acknowledged data
 		 * waits for frames in flight to complete: look again soon rather than sleeping
 		 * on a condition that no packet or timer would end. */

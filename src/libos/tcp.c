@@ -408,6 +408,8 @@ void tcp_end_batch(struct exos_stack *s)
 	t->in_batch = true;
 	/* Output blocked by a full transmit queue is retried once per batch, not in a loop:
 	 * what fails again waits for the next poll. */
+	if (t->nctl_held)
+		tcp_ctl_retry(s);
 	struct exos_tcp *out = t->out_list;
 	t->out_list = NULL;
 	while ((c = out)) {

@@ -259,6 +259,8 @@ struct tcp_state {
 	struct tcp_tw *tw_head, *tw_tail; /* by expiry */
 	struct exos_timer tw_timer;
 	struct exos_tcp *ack_list, *out_list, *dead_list, *rel_list;
+	struct tcp_ctl ctl_held[TCP_CTL_HELD]; /* stateless segments that found no room */
+	uint32_t nctl_held;
 	struct slab pcb_slab, tw_slab;
 	bool in_batch;
 	uint64_t msl_ns; /* TIME_WAIT lasts 2 * msl_ns (TCP_MSL_NS, $EXOS_TCP_MSL_MS) */
@@ -274,6 +276,8 @@ static inline bool tcp_synchronized(const struct exos_tcp *c)
 }
 
 void tcp_defer(struct exos_tcp *c, uint8_t list);
+/* Sends the stateless segments held while xokd's queue was full (tcp_xmit_ctl). */
+void tcp_ctl_retry(struct exos_stack *s);
 
 /* An ACK must go at the end of this batch. */
 static inline void tcp_ack_now(struct exos_tcp *c)

@@ -336,8 +336,7 @@ int tcp_xmit(struct exos_tcp *c, uint32_t seq, uint32_t len, uint8_t flags)
 	return (int)got;
 }
 
-/* A stateless segment: resets for strays, ACKs from TIME_WAIT blocks. */
-int tcp_xmit_ctl(struct exos_stack *s, const struct tcp_ctl *x)
+static int ctl_xmit(struct exos_stack *s, const struct tcp_ctl *x)
 {
 	const size_t hoff = ETH_HDR_LEN + IP_HDR_LEN;
 	struct txb *t = txb_get(s);
@@ -367,10 +366,43 @@ int tcp_xmit_ctl(struct exos_stack *s, const struct tcp_ctl *x)
 	uint32_t sum = cksum_pseudo(x->laddr, x->raddr, IP_PROTO_TCP, thl);
 	th->check = cksum_fold(cksum_partial(th, thl, sum)) ^ 0xffff;
 	t->hdr_len = (uint16_t)(hoff + thl);
-	s->st.tcp_out++;
-	if (x->flags & TCP_RST)
-		s->st.tcp_rst_out++;
-	return ip_output(s, t, x->laddr, x->raddr, IP_PROTO_TCP, NULL, 0, 0);
+	int err = ip_output(s, t, x->laddr, x->raddr, IP_PROTO_TCP, NULL, 0, 0);
+	if (err == 0) {
+		s->st.tcp_out++;
+		if (x->flags & TCP_RST)
+			s->st.tcp_rst_out++;
+	}
+	return err;
+}
+
+/* A stateless segment: resets for strays, ACKs from TIME_WAIT blocks.  No PCB will send it
+ * again, so one that finds xokd's queue or our header buffers full is held (a few) and
+ * retried at the end of the next batch, as blocked output is, rather than left to the
+ * peer's retransmission. */
+int tcp_xmit_ctl(struct exos_stack *s, const struct tcp_ctl *x)
+{
+	struct tcp_state *t = s->tcp;
+	int err = ctl_xmit(s, x);
+
+	if (err != -EAGAIN && err != -ENOBUFS)
+		return err;
+	if (t->nctl_held < TCP_CTL_HELD) {
+		t->ctl_held[t->nctl_held++] = *x;
+		s->tx_blocked = true;
+	}
+	return err;
+}
+
+void tcp_ctl_retry(struct exos_stack *s)
+{
+	struct tcp_state *t = s->tcp;
+	struct tcp_ctl held[TCP_CTL_HELD];
+	uint32_t n = t->nctl_held;
+
+	memcpy(held, t->ctl_held, n * sizeof(held[0]));
+	t->nctl_held = 0;
+	for (uint32_t i = 0; i < n; i++)
+		tcp_xmit_ctl(s, &held[i]); /* what fails again is held again, in order */
 }
 
 void tcp_send_rst_reply(struct exos_stack *s, const struct exos_iface *ifc,

@@ -554,6 +554,37 @@ static void test_we_close_first_time_wait(void **state)
 	assert_int_equal(st.tcp_tw_inuse, 0);
 }
 
+/* A TIME_WAIT block has no PCB to send its ACK again: one that finds xokd's queue full is
+ * held and goes out once there is room (the stack's wait looks again soon meanwhile), once. */
+static void test_time_wait_ack_held_when_queue_full(void **state)
+{
+	struct h_conn *conn = *state;
+	struct peer *p = &conn->p;
+	struct exos_stack_stats st;
+	struct parsed q;
+
+	h_close_to_time_wait(p, conn->c);
+	h_stats(&st);
+	assert_int_equal(st.tcp_tw_inuse, 1);
+	uint64_t out0 = st.tcp_out;
+	fake_xmit_fail(-EAGAIN, 1000); /* full until further notice */
+	peer_send_at(p, p->seq - 1, TCP_ACK | TCP_FIN, NULL, 0); /* a retransmitted FIN */
+	h_expect_none();
+	uint64_t t0 = fake_time();
+	assert_int_equal(exos_stack_wait(H.s, t0 + 50 * MS), 0);
+	assert_int_equal(fake_time() - t0, TX_BLOCKED_RETRY_NS);
+	h_expect_none();
+	fake_xmit_fail(0, 0); /* room again */
+	h_advance(TX_BLOCKED_RETRY_NS);
+	h_next(&q);
+	peer_check(p, &q, TCP_ACK);
+	assert_int_equal(q.ack, p->seq);
+	h_advance(10 * MS);
+	h_expect_none(); /* once */
+	h_stats(&st);
+	assert_int_equal(st.tcp_out, out0 + 1); /* counted when sent, not per attempt */
+}
+
 static void test_simultaneous_close(void **state)
 {
 	struct h_conn *conn = *state;
@@ -669,6 +700,7 @@ int main(void)
 		H_CONN_TEST(test_bad_checksum_dropped),
 		H_CONN_TEST(test_peer_closes_first),
 		H_CONN_TEST(test_we_close_first_time_wait),
+		H_CONN_TEST(test_time_wait_ack_held_when_queue_full),
 		H_CONN_TEST(test_simultaneous_close),
 		H_CONN_TEST(test_fin_out_of_order),
 		H_CONN_TEST(test_data_after_close_resets),

@@ -309,9 +309,9 @@ int stack_block(struct exos_stack *s, uint64_t deadline)
 	d = timer_next(&s->timers);
 	if (s->tx_blocked || s->tcp->out_list || s->tcp->nctl_held ||
 	    (s->tx_head && s->tx_waiters)) {
-		/* xokd's queue was full (output waits to be retried), or acknowledged data
-		 * waits for frames in flight to complete: look again soon rather than sleeping
-		 * on a condition that no packet or timer would end. */
+		/* xokd's queue was full (TCP output or held segments wait to be retried), or
+		 * acknowledged data waits for frames in flight to complete: look again soon
+		 * rather than sleeping on a condition that no packet or timer would end. */
 		uint64_t r = s->now + TX_BLOCKED_RETRY_NS;
 		if (!d || r < d)
 			d = r;

@@ -386,10 +386,8 @@ int tcp_xmit_ctl(struct exos_stack *s, const struct tcp_ctl *x)
 
 	if (err != -EAGAIN && err != -ENOBUFS)
 		return err;
-	if (t->nctl_held < TCP_CTL_HELD) {
-		t->ctl_held[t->nctl_held++] = *x;
-		s->tx_blocked = true;
-	}
+	if (t->nctl_held < TCP_CTL_HELD)
+		t->ctl_held[t->nctl_held++] = *x; /* the stack's wait looks again soon */
 	return err;
 }
 
@@ -441,7 +439,6 @@ int tcp_send_syn(struct exos_tcp *c)
 		 * connections must not wait out a whole initial RTO (1 s) for it; the blocked
 		 * output is retried at the end of the next batch, within TX_BLOCKED_RETRY_NS. */
 		c->flags |= TF_SYN_OWED;
-		c->s->tx_blocked = true;
 		tcp_defer(c, TL_OUT);
 	}
 	if (SEQ_LEQ(c->snd_max, c->iss)) {
@@ -524,7 +521,6 @@ int tcp_xmit_seq(struct exos_tcp *c, uint32_t seq, uint32_t len, bool rtx)
 
 int tcp_output(struct exos_tcp *c)
 {
-	struct exos_stack *s = c->s;
 	uint32_t mss = tcp_eff_mss(c);
 	int sent_any = 0;
 
@@ -570,10 +566,8 @@ int tcp_output(struct exos_tcp *c)
 		}
 		int sent = tcp_xmit_seq(c, seq, len, rtx);
 		if (sent <= 0) {
-			if (sent < 0) {
-				s->tx_blocked = true; /* the stack's wait retries soon */
-				tcp_defer(c, TL_OUT);
-			}
+			if (sent < 0)
+				tcp_defer(c, TL_OUT); /* the stack's wait retries soon */
 			break;
 		}
 		sent_any = 1;

@@ -171,6 +171,19 @@ void h_advance(uint64_t ns)
 	exos_stack_poll(H.s);
 }
 
+void h_queue_full_then_room(int waits, uint64_t retry_ns)
+{
+	for (int i = 0; i < waits; i++) {
+		uint64_t t0 = fake_time();
+
+		assert_int_equal(exos_stack_wait(H.s, t0 + 50 * MS), 0);
+		assert_int_equal(fake_time() - t0, retry_ns);
+		h_expect_none();
+	}
+	fake_xmit_fail(0, 0);
+	h_advance(retry_ns);
+}
+
 void h_inject(const uint8_t *frame, size_t len)
 {
 	assert_true(fake_inject(frame, len));

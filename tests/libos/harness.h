@@ -73,6 +73,11 @@ void h_next(struct parsed *p);
 bool h_try_next(struct parsed *p);
 void h_expect_none(void);
 void h_drain(void); /* drops everything transmitted so far */
+/* After fake_xmit_fail(-EAGAIN, many) and what met the full queue: the stack's wait looks
+ * again `waits` times, each retry_ns (the stack's TX_BLOCKED_RETRY_NS) later and with
+ * nothing sent; then the queue has room and the clock moves one more such step (what was
+ * held may now go out). */
+void h_queue_full_then_room(int waits, uint64_t retry_ns);
 
 void peer_init(struct peer *p, uint16_t lport);
 /* Sends a segment with the peer's state; SYN/FIN and data advance its seq. */

@@ -286,20 +286,12 @@ static void test_syn_retried_when_queue_full(void **state)
 	struct exos_stack_stats st;
 	struct exos_tcp *c;
 	struct parsed q;
-	uint64_t t0;
 
 	(void)state;
 	fake_xmit_fail(-EAGAIN, 1000); /* full until further notice */
 	assert_int_equal(exos_tcp_connect(H.s, &o, &h_ops, NULL, &c), 0);
 	h_expect_none();
-	for (int i = 0; i < 3; i++) {
-		t0 = fake_time();
-		assert_int_equal(exos_stack_wait(H.s, t0 + 50 * MS), 0);
-		assert_int_equal(fake_time() - t0, TX_BLOCKED_RETRY_NS);
-		h_expect_none();
-	}
-	fake_xmit_fail(0, 0); /* room again */
-	h_advance(TX_BLOCKED_RETRY_NS);
+	h_queue_full_then_room(3, TX_BLOCKED_RETRY_NS);
 	h_next(&q);
 	assert_int_equal(q.flags, TCP_SYN);
 	h_stats(&st);

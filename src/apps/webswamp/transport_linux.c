@@ -220,8 +220,10 @@ static int ltp_fd_limit(const char *prog, uint32_t conns)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl)) {
-		fprintf(stderr, "%s: getrlimit(RLIMIT_NOFILE): %s\n", prog, strerror(errno));
-		return -EINVAL;
+		int err = errno;
+
+		fprintf(stderr, "%s: getrlimit(RLIMIT_NOFILE): %s\n", prog, strerror(err));
+		return -err;
 	}
 	if (rl.rlim_cur >= need)
 		return 0;
